@@ -1,0 +1,57 @@
+# Targets named as in Ocean's own integrations. Any target that needs the virtualenv creates it first.
+SHELL := /bin/bash
+VENV := .venv
+ACTIVATE := . $(VENV)/bin/activate
+POETRY ?= $(shell command -v poetry 2>/dev/null)
+PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3)
+
+.PHONY: install install/prod install/local-core run demo lint lint/fix test test/unit test/integration test/e2e bench clean
+
+$(VENV)/.installed: pyproject.toml poetry.lock
+	@if [ -z "$(POETRY)" ]; then \
+		echo "Poetry not found: installing it with pip (pip install --user 'poetry>=2,<3')"; \
+		$(PYTHON) -m pip install --user -q 'poetry>=2,<3'; \
+	fi
+	@poetry_bin=$${POETRY:-$$(command -v poetry || echo $$HOME/.local/bin/poetry)}; \
+	if [ ! -x $(VENV)/bin/python ]; then $$poetry_bin env use "$${SPACELIFT_PYTHON:-$(PYTHON)}" >/dev/null; fi; \
+	$$poetry_bin install --with dev --no-root
+	@touch $@
+
+install: $(VENV)/.installed ## dev install (creates .venv)
+
+install/prod: ## runtime dependencies only
+	poetry install --without dev --no-root
+
+install/local-core: $(VENV)/.installed ## editable Ocean core: make install/local-core CORE=../ocean
+	@if [ -z "$(CORE)" ]; then echo "usage: make install/local-core CORE=/path/to/port-labs/ocean"; exit 2; fi
+	$(ACTIVATE) && pip install -e "$(CORE)"
+
+run: $(VENV)/.installed ## run the integration (reads .env); stops at once on missing settings
+	@$(ACTIVATE) && python -m spacelift.preflight && ocean sail
+
+lint: $(VENV)/.installed
+	poetry check
+	$(ACTIVATE) && mypy .
+	$(ACTIVATE) && ruff check .
+	$(ACTIVATE) && black --check .
+	$(ACTIVATE) && yamllint .
+
+lint/fix: $(VENV)/.installed
+	$(ACTIVATE) && black .
+	$(ACTIVATE) && ruff check --fix .
+
+test: $(VENV)/.installed ## every test suite, in parallel
+	$(ACTIVATE) && pytest -n auto
+
+test/unit: $(VENV)/.installed
+	$(ACTIVATE) && pytest -n auto tests/unit
+
+test/integration: $(VENV)/.installed ## resyncs through Ocean against the sandbox
+	$(ACTIVATE) && pytest -n auto tests/integration tests/sandbox
+
+bench: $(VENV)/.installed ## benchmarks that print numbers (not tests)
+	$(ACTIVATE) && python -m bench.resync
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

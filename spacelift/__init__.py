@@ -1,0 +1,1 @@
+"""Port Ocean integration for Spacelift."""

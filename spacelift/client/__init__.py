@@ -1,0 +1,24 @@
+"""Spacelift GraphQL transport: auth, retries, rate limits, errors, pagination."""
+
+from spacelift.client.errors import (
+    SpaceliftAuthError,
+    SpaceliftError,
+    SpaceliftNotConfiguredError,
+    SpaceliftPermanentError,
+    SpaceliftRateLimitedError,
+    SpaceliftTemporaryError,
+)
+from spacelift.client.graphql_client import SpaceliftClient
+from spacelift.client.pagination import run_pages, search_pages
+
+__all__ = [
+    "SpaceliftAuthError",
+    "SpaceliftClient",
+    "SpaceliftError",
+    "SpaceliftNotConfiguredError",
+    "SpaceliftPermanentError",
+    "SpaceliftRateLimitedError",
+    "SpaceliftTemporaryError",
+    "run_pages",
+    "search_pages",
+]

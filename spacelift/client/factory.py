@@ -1,0 +1,50 @@
+"""Builds the one client per integration instance from Ocean's configuration."""
+
+from __future__ import annotations
+
+import asyncio
+
+from port_ocean.context.ocean import ocean
+from port_ocean.helpers.async_client import OceanAsyncClient
+from port_ocean.log.sensetive import sensitive_log_filter
+
+from spacelift.client.graphql_client import SpaceliftClient
+from spacelift.settings import SpaceliftSettings, load_settings
+
+_client: SpaceliftClient | None = None
+_client_owner: tuple[int, int] | None = None
+
+
+def settings_from_ocean() -> SpaceliftSettings:
+    settings = load_settings(ocean.integration_config)
+    sensitive_log_filter.hide_sensitive_strings(*settings.secrets)
+    return settings
+
+
+def build_client(settings: SpaceliftSettings) -> SpaceliftClient:
+    # OceanAsyncClient brings Ocean's TLS settings (OCEAN__SSL__THIRD_PARTY__*) and the SaaS IP
+    # blocker; its RetryTransport leaves POST alone, so SpaceliftClient's own loop does the retries.
+    http = OceanAsyncClient(timeout=ocean.config.client_timeout)
+    return SpaceliftClient(
+        settings.graphql_url,
+        http,
+        api_key_id=settings.api_key_id,
+        api_key_secret=settings.api_key_secret,
+        api_token=settings.api_token,
+        max_retries=settings.max_retries,
+        max_concurrent_requests=settings.max_concurrent_requests,
+    )
+
+
+def get_client() -> SpaceliftClient:
+    """The process-wide client, built on first use so the JWT is kept between resyncs.
+
+    It is rebuilt when the Ocean app or the event loop changes (tests start several of each); an httpx
+    client must not outlive its loop.
+    """
+    global _client, _client_owner
+    owner = (id(ocean.app), id(asyncio.get_running_loop()))
+    if _client is None or _client_owner != owner:
+        _client = build_client(settings_from_ocean())
+        _client_owner = owner
+    return _client

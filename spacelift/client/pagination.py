@@ -1,0 +1,104 @@
+"""The two ways Spacelift pages lists, as async generators of pages.
+
+* ``search_pages``: ``search*(input: SearchInput!)`` connections, forward cursors
+  (``first``/``after``, ``pageInfo { hasNextPage endCursor }``).
+* ``run_pages``: ``stack(id) { runs(before: ID) }``, newest first; the next page is asked for with the
+  last run's id and the history ends at an empty page.
+
+An expired session can answer with an *empty* page instead of an error (spacectl #364), so an empty
+first page is double-checked with ``viewer`` and re-asked once if that forced a re-login.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from spacelift.client.errors import SpaceliftTemporaryError
+from spacelift.client.graphql_client import SpaceliftClient
+from spacelift.graphql import document
+
+Page = list[dict[str, Any]]
+
+
+def dig(data: dict[str, Any], path: str) -> Any:
+    """``dig(data, "stack.runs")``; a missing step gives None."""
+    node: Any = data
+    for step in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(step)
+    return node
+
+
+async def _session_was_renewed(client: SpaceliftClient) -> bool:
+    generation = client.auth_generation
+    await client.execute(document("viewer"))
+    return client.auth_generation != generation
+
+
+async def search_pages(
+    client: SpaceliftClient,
+    doc: str,
+    connection: str,
+    *,
+    page_size: int,
+    variables: dict[str, Any] | None = None,
+    search_input: dict[str, Any] | None = None,
+) -> AsyncIterator[Page]:
+    """Yield the nodes of a ``search*`` connection page by page.
+
+    ``connection`` is the path to the connection in ``data`` (e.g. ``searchStacks``); the document
+    must take ``$input: SearchInput!``.
+    """
+    after: str | None = None
+    first_page = True
+    seen_cursors: set[str] = set()
+    while True:
+        payload = {**(search_input or {}), "first": page_size, "after": after}
+        data = await client.execute(doc, {**(variables or {}), "input": payload})
+        conn = dig(data, connection)
+        if not isinstance(conn, dict):
+            raise SpaceliftTemporaryError(
+                f"Spacelift answered without {connection}: the response is incomplete"
+            )
+        nodes = [edge["node"] for edge in conn.get("edges") or [] if edge and edge.get("node") is not None]
+        if first_page and not nodes and await _session_was_renewed(client):
+            first_page = False
+            continue
+        first_page = False
+        if nodes:
+            yield nodes
+        info = conn.get("pageInfo") or {}
+        cursor = info.get("endCursor")
+        if not info.get("hasNextPage") or not cursor:
+            return
+        if cursor in seen_cursors:  # a server bug must not become an endless resync
+            raise SpaceliftTemporaryError(f"Spacelift repeated cursor {cursor!r} while paging {connection}")
+        seen_cursors.add(cursor)
+        after = cursor
+
+
+async def run_pages(
+    client: SpaceliftClient,
+    doc: str,
+    runs_path: str,
+    *,
+    variables: dict[str, Any],
+    before: str | None = None,
+) -> AsyncIterator[Page]:
+    """Yield pages of ``runs(before:)`` (newest first) until an empty page.
+
+    ``runs_path`` is the path to the list in ``data`` (e.g. ``stack.runs``). A null parent (the stack
+    is gone) ends the history quietly; the document must take ``$before: ID``.
+    """
+    while True:
+        data = await client.execute(doc, {**variables, "before": before})
+        runs = dig(data, runs_path)
+        if not runs:
+            return
+        yield runs
+        last_id = runs[-1].get("id")
+        if not last_id or last_id == before:
+            return
+        before = last_id

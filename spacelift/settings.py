@@ -1,0 +1,196 @@
+"""The one place that turns configuration into typed settings.
+
+Ocean hands us ``ocean.integration_config`` (from ``OCEAN__INTEGRATION__CONFIG__*``); users who already
+export spacectl's variables (``SPACELIFT_API_KEY_ENDPOINT`` …) or the short names should not have to
+rename them, so those are read as fallbacks. Every problem is collected and reported at once, one line
+each, naming the setting and how to fix it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from spacelift.client.errors import SpaceliftNotConfiguredError
+
+OCEAN_PREFIX = "OCEAN__INTEGRATION__CONFIG__"
+
+# setting (snake_case, as Ocean exposes it) -> fallback environment variables, in order
+ENV_FALLBACKS: dict[str, tuple[str, ...]] = {
+    "spacelift_api_endpoint": ("SPACELIFT_API_KEY_ENDPOINT", "SPACELIFT_API_ENDPOINT"),
+    "spacelift_api_key_id": ("SPACELIFT_API_KEY_ID",),
+    "spacelift_api_key_secret": ("SPACELIFT_API_KEY_SECRET",),
+    "spacelift_api_token": ("SPACELIFT_API_TOKEN",),
+    "spacelift_account_name": ("SPACELIFT_ACCOUNT_NAME",),
+    "spacelift_max_retries": ("SPACELIFT_MAX_RETRIES",),
+    "spacelift_webhook_secret": ("SPACELIFT_WEBHOOK_SECRET",),
+    "spacelift_max_concurrent_requests": ("SPACELIFT_MAX_CONCURRENT_REQUESTS",),
+    "spacelift_page_size": ("SPACELIFT_PAGE_SIZE",),
+}
+
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_CONCURRENT_REQUESTS = 10
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class SpaceliftSettings:
+    """Validated settings; secrets are excluded from ``repr`` so they never reach a log line."""
+
+    api_endpoint: str  # account base URL, no trailing slash, no /graphql
+    account_name: str
+    api_key_id: str | None = None
+    api_key_secret: str | None = field(default=None, repr=False)
+    api_token: str | None = field(default=None, repr=False)
+    max_retries: int = DEFAULT_MAX_RETRIES
+    webhook_secret: str | None = field(default=None, repr=False)
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
+    page_size: int = DEFAULT_PAGE_SIZE
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.api_endpoint}/graphql"
+
+    @property
+    def secrets(self) -> list[str]:
+        return [s for s in (self.api_key_secret, self.api_token, self.webhook_secret) if s]
+
+
+def _pick(name: str, config: Mapping[str, Any], environ: Mapping[str, str], has_default: bool) -> Any:
+    """Value from Ocean's config, else from the fallback env vars.
+
+    For settings whose spec has a default, Ocean always reports a value; a fallback env var then wins
+    unless the user set the ``OCEAN__…`` variable explicitly.
+    """
+    value = config.get(name)
+    explicit = f"{OCEAN_PREFIX}{name.upper()}" in {k.upper() for k in environ}
+    if value not in (None, "") and (not has_default or explicit):
+        return value
+    for env_name in ENV_FALLBACKS.get(name, ()):
+        if environ.get(env_name, "").strip():
+            return environ[env_name].strip()
+    return value if value not in (None, "") else None
+
+
+def normalize_endpoint(raw: str) -> str:
+    """Accept the account URL with or without ``/graphql`` and trailing slashes."""
+    endpoint = raw.strip().rstrip("/")
+    if endpoint.endswith("/graphql"):
+        endpoint = endpoint[: -len("/graphql")]
+    return endpoint.rstrip("/")
+
+
+def account_name_from_endpoint(endpoint: str) -> str:
+    """``https://acme.app.spacelift.io`` → ``acme``; any other host → its first label."""
+    host = urlparse(endpoint).hostname or ""
+    return host.split(".")[0] if host else ""
+
+
+def _int_setting(
+    name: str,
+    raw: Any,
+    default: int,
+    low: int,
+    high: int,
+    problems: list[str],
+) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        problems.append(f"{name}={raw!r} is not a whole number: set it to a value from {low} to {high}")
+        return default
+    if not low <= value <= high:
+        problems.append(f"{name}={value} is out of range: set it to a value from {low} to {high}")
+        return default
+    return value
+
+
+def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> SpaceliftSettings:
+    """Build settings or raise ``SpaceliftNotConfiguredError`` listing every problem."""
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+
+    endpoint_raw = _pick("spacelift_api_endpoint", config, env, has_default=False)
+    endpoint = ""
+    if not endpoint_raw:
+        problems.append(
+            "spaceliftApiEndpoint is not set: set OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_ENDPOINT "
+            "(or SPACELIFT_API_KEY_ENDPOINT) to your account URL, e.g. https://acme.app.spacelift.io"
+        )
+    else:
+        endpoint = normalize_endpoint(str(endpoint_raw))
+        parsed = urlparse(endpoint)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            problems.append(
+                f"spaceliftApiEndpoint={str(endpoint_raw)[:200]!r} is not a URL: use your account URL, "
+                "e.g. https://acme.app.spacelift.io"
+            )
+            endpoint = ""
+
+    key_id = _pick("spacelift_api_key_id", config, env, has_default=False)
+    key_secret = _pick("spacelift_api_key_secret", config, env, has_default=False)
+    token = _pick("spacelift_api_token", config, env, has_default=False)
+    if not token:
+        if not key_id and not key_secret:
+            problems.append(
+                "no Spacelift credentials: set spaceliftApiKeyId and spaceliftApiKeySecret "
+                "(OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_ID/_SECRET, or SPACELIFT_API_KEY_ID/"
+                "SPACELIFT_API_KEY_SECRET), or a ready token in SPACELIFT_API_TOKEN"
+            )
+        elif not key_id:
+            problems.append(
+                "spaceliftApiKeyId is not set but a key secret is: set the API key's ID "
+                "(OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_ID or SPACELIFT_API_KEY_ID)"
+            )
+        elif not key_secret:
+            problems.append(
+                f"spaceliftApiKeySecret is not set for API key {key_id}: set "
+                "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_SECRET or SPACELIFT_API_KEY_SECRET"
+            )
+
+    max_retries = _int_setting(
+        "spaceliftMaxRetries",
+        _pick("spacelift_max_retries", config, env, has_default=True),
+        DEFAULT_MAX_RETRIES,
+        0,
+        10,
+        problems,
+    )
+    concurrency = _int_setting(
+        "spaceliftMaxConcurrentRequests",
+        _pick("spacelift_max_concurrent_requests", config, env, has_default=True),
+        DEFAULT_MAX_CONCURRENT_REQUESTS,
+        1,
+        100,
+        problems,
+    )
+    page_size = _int_setting(
+        "spaceliftPageSize",
+        _pick("spacelift_page_size", config, env, has_default=True),
+        DEFAULT_PAGE_SIZE,
+        1,
+        MAX_PAGE_SIZE,
+        problems,
+    )
+
+    if problems:
+        raise SpaceliftNotConfiguredError(problems)
+
+    account = _pick("spacelift_account_name", config, env, has_default=False)
+    return SpaceliftSettings(
+        api_endpoint=endpoint,
+        account_name=str(account) if account else account_name_from_endpoint(endpoint),
+        api_key_id=str(key_id) if key_id else None,
+        api_key_secret=str(key_secret) if key_secret else None,
+        api_token=str(token) if token else None,
+        max_retries=max_retries,
+        webhook_secret=_pick("spacelift_webhook_secret", config, env, has_default=False),
+        max_concurrent_requests=concurrency,
+        page_size=page_size,
+    )

@@ -1,0 +1,485 @@
+"""SpaceliftClient: every row of the retry/error table, auth refresh, pagination, secrecy."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from loguru import logger
+
+from spacelift.client import (
+    SpaceliftAuthError,
+    SpaceliftClient,
+    SpaceliftPermanentError,
+    SpaceliftRateLimitedError,
+    SpaceliftTemporaryError,
+    run_pages,
+    search_pages,
+)
+from spacelift.client.retry_policy import BackoffPolicy, parse_retry_after
+
+URL = "https://acme.app.spacelift.io/graphql"
+KEY_ID = "01HXKEYID0000000000000000"
+KEY_SECRET = "s3cr3t-key-value-that-must-never-leak"
+JWT_PREFIX = "jwt-token-value-"
+STACKS_DOC = "query ListStacks { stacks { id } }"
+NO_WAIT = BackoffPolicy(base_delay=0.0, max_delay=0.0, max_retry_after=0.01, jitter_ratio=0.0)
+
+
+def gql(
+    data: Any = None, errors: list[dict[str, Any]] | None = None, status: int = 200, **kw: Any
+) -> httpx.Response:
+    body: dict[str, Any] = {"data": data}
+    if errors is not None:
+        body["errors"] = errors
+    return httpx.Response(status, json=body, **kw)
+
+
+class FakeSpacelift:
+    """A respx side effect: answers apiKeyUser itself and hands other operations to a queue."""
+
+    def __init__(self, valid_for: int = 3600) -> None:
+        self.exchanges = 0
+        self.valid_for = valid_for
+        self.queue: list[httpx.Response | Callable[[httpx.Request], httpx.Response]] = []
+        self.default: httpx.Response | None = gql({"stacks": [{"id": "s1"}]})
+        self.requests: list[dict[str, Any]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.requests.append({"body": body, "auth": request.headers.get("Authorization")})
+        if body["operationName"] == "SpaceliftApiKeyUser":
+            self.exchanges += 1
+            return gql(
+                {
+                    "apiKeyUser": {
+                        "id": KEY_ID,
+                        "jwt": f"{JWT_PREFIX}{self.exchanges}",
+                        "validUntil": int(time.time()) + self.valid_for,
+                    }
+                }
+            )
+        if self.queue:
+            item = self.queue.pop(0)
+            return item(request) if callable(item) else item
+        assert self.default is not None
+        return self.default
+
+    @property
+    def operations(self) -> list[str]:
+        return [r["body"]["operationName"] for r in self.requests]
+
+
+@pytest.fixture
+def fake() -> FakeSpacelift:
+    return FakeSpacelift()
+
+
+@pytest.fixture
+def mock_api(fake: FakeSpacelift):
+    with respx.mock(assert_all_called=False) as router:
+        router.post(URL).mock(side_effect=fake)
+        yield router
+
+
+def make_client(max_retries: int = 2, **kw: Any) -> SpaceliftClient:
+    kw.setdefault("api_key_id", KEY_ID)
+    kw.setdefault("api_key_secret", KEY_SECRET)
+    return SpaceliftClient(URL, httpx.AsyncClient(), max_retries=max_retries, backoff=NO_WAIT, **kw)
+
+
+# --- the retry / error table -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "response, error",
+    [
+        (httpx.Response(500, text="boom"), SpaceliftTemporaryError),
+        (httpx.Response(502, text="bad gateway"), SpaceliftTemporaryError),
+        (httpx.Response(503, text="unavailable"), SpaceliftTemporaryError),
+        (httpx.Response(504, text="timeout"), SpaceliftTemporaryError),
+        (httpx.Response(429, text="slow down"), SpaceliftRateLimitedError),
+        (gql(None, [{"message": "rate limit exceeded"}]), SpaceliftRateLimitedError),
+        (httpx.Response(200, text="<html>not json"), SpaceliftTemporaryError),
+        (httpx.Response(200, text="[1, 2]"), SpaceliftTemporaryError),
+    ],
+)
+async def test_retryable_failures_are_retried_then_succeed(mock_api, fake, response, error) -> None:
+    fake.queue = [response, response]
+    client = make_client(max_retries=2)
+    assert await client.execute(STACKS_DOC) == {"stacks": [{"id": "s1"}]}
+    assert fake.operations.count("ListStacks") == 3
+
+
+@pytest.mark.parametrize(
+    "response, error",
+    [
+        (httpx.Response(500, text="boom"), SpaceliftTemporaryError),
+        (httpx.Response(429, text="slow down"), SpaceliftRateLimitedError),
+        (gql(None, [{"message": "rate limit exceeded"}]), SpaceliftRateLimitedError),
+        (httpx.Response(200, text="{not json"), SpaceliftTemporaryError),
+    ],
+)
+async def test_retryable_failures_give_up_after_max_retries(mock_api, fake, response, error) -> None:
+    fake.queue = [response] * 5
+    client = make_client(max_retries=2)
+    with pytest.raises(error) as caught:
+        await client.execute(STACKS_DOC)
+    assert fake.operations.count("ListStacks") == 3
+    assert "ListStacks" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(400, json={"errors": [{"message": 'Cannot query field "nme" on type "Stack".'}]}),
+        httpx.Response(404, text="not here"),
+        httpx.Response(501, text="not implemented"),
+        gql(None, [{"message": 'Cannot query field "nme" on type "Stack".'}]),
+        gql({"stacks": None}, [{"message": "internal resolver failure"}]),
+    ],
+)
+async def test_permanent_errors_are_not_retried(mock_api, fake, response) -> None:
+    fake.queue = [response] * 3
+    client = make_client()
+    with pytest.raises(SpaceliftPermanentError):
+        await client.execute(STACKS_DOC)
+    assert fake.operations.count("ListStacks") == 1
+
+
+async def test_connection_errors_and_timeouts_are_temporary(fake) -> None:
+    calls = {"n": 0}
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body["operationName"] != "SpaceliftApiKeyUser":
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise httpx.ConnectError("connection refused")
+            if calls["n"] == 2:
+                raise httpx.ReadTimeout("read timed out")
+        return fake(request)
+
+    with respx.mock() as router:
+        router.post(URL).mock(side_effect=flaky)
+        assert await make_client(max_retries=2).execute(STACKS_DOC) == {"stacks": [{"id": "s1"}]}
+        with pytest.raises(SpaceliftTemporaryError, match="connection failed"):
+            calls["n"] = 0
+            await make_client(max_retries=0).execute(STACKS_DOC)
+
+
+async def test_graphql_errors_beside_data_fail_unless_only_not_found(mock_api, fake) -> None:
+    fake.queue = [gql({"stack": None}, [{"message": "stack not found"}])]
+    assert await make_client().execute(STACKS_DOC) == {"stack": None}
+    fake.queue = [gql({"stacks": [{"id": "a"}]}, [{"message": "field labels: internal error"}])]
+    with pytest.raises(SpaceliftPermanentError, match="internal error"):
+        await make_client().execute(STACKS_DOC)
+
+
+async def test_response_without_data_is_temporary(mock_api, fake) -> None:
+    fake.queue = [httpx.Response(200, json={"something": "else"})] * 3
+    with pytest.raises(SpaceliftTemporaryError, match="without data"):
+        await make_client(max_retries=2).execute(STACKS_DOC)
+
+
+# --- Retry-After --------------------------------------------------------------------------------
+
+
+def test_retry_after_seconds_and_http_date() -> None:
+    now = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("7", now) == 7.0
+    assert parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now) == 30.0
+    assert parse_retry_after(format_datetime(now - timedelta(seconds=30), usegmt=True), now) == 0.0
+    assert parse_retry_after("soon", now) is None
+    assert parse_retry_after(None, now) is None
+
+
+def test_backoff_is_exponential_capped_and_honours_retry_after() -> None:
+    policy = BackoffPolicy(base_delay=1.0, max_delay=8.0, max_retry_after=60.0, jitter_ratio=0.0)
+    assert [policy.delay(n) for n in range(1, 6)] == [1.0, 2.0, 4.0, 8.0, 8.0]
+    assert policy.delay(1, retry_after=12.0) == 12.0
+    assert policy.delay(1, retry_after=3600.0) == 60.0  # capped
+    jittered = BackoffPolicy(base_delay=1.0, jitter_ratio=0.2)
+    assert all(0.8 <= jittered.delay(1) <= 1.2 for _ in range(50))
+
+
+@pytest.mark.parametrize(
+    "retry_after, expected",
+    [("2", 2.0), ("Wed, 21 Oct 2099 07:28:00 GMT", 120.0), (None, None)],
+)
+async def test_rate_limited_sleep_uses_retry_after(
+    monkeypatch, mock_api, fake, retry_after, expected
+) -> None:
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    fake.queue = [httpx.Response(429, text="rate limit exceeded", headers=headers)]
+    policy = BackoffPolicy(base_delay=0.25, max_delay=10.0, max_retry_after=120.0, jitter_ratio=0.0)
+    client = SpaceliftClient(
+        URL, httpx.AsyncClient(), api_key_id=KEY_ID, api_key_secret=KEY_SECRET, backoff=policy
+    )
+    await client.execute(STACKS_DOC)
+    assert slept == [expected if expected is not None else 0.25]
+
+
+async def test_graphql_rate_limit_error_honours_retry_after_header(monkeypatch, mock_api, fake) -> None:
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    fake.queue = [gql(None, [{"message": "rate limit exceeded"}], headers={"Retry-After": "3"})]
+    await make_client().execute(STACKS_DOC)
+    assert slept == [0.01]  # NO_WAIT caps Retry-After at 0.01 s: the header was read, then capped
+
+
+# --- authentication -----------------------------------------------------------------------------
+
+
+async def test_api_key_is_exchanged_once_and_sent_as_bearer(mock_api, fake) -> None:
+    client = make_client()
+    await client.execute(STACKS_DOC)
+    await client.execute(STACKS_DOC)
+    assert fake.exchanges == 1
+    exchange = fake.requests[0]
+    assert exchange["body"]["variables"] == {"id": KEY_ID, "secret": KEY_SECRET}
+    assert exchange["auth"] is None
+    assert fake.requests[1]["auth"] == f"Bearer {JWT_PREFIX}1"
+
+
+async def test_token_is_refreshed_ahead_of_valid_until(mock_api, fake) -> None:
+    fake.valid_for = 30  # inside the 60 s refresh margin: every call finds it stale
+    client = make_client()
+    await client.execute(STACKS_DOC)
+    await client.execute(STACKS_DOC)
+    assert fake.exchanges == 2
+    assert fake.requests[-1]["auth"] == f"Bearer {JWT_PREFIX}2"
+
+
+async def test_fifty_concurrent_calls_with_stale_token_exchange_once(mock_api, fake) -> None:
+    client = make_client()
+    results = await asyncio.gather(*(client.execute(STACKS_DOC) for _ in range(50)))
+    assert len(results) == 50
+    assert fake.exchanges == 1
+
+
+async def test_fifty_concurrent_401s_cause_one_re_exchange(mock_api, fake) -> None:
+    client = make_client()
+    await client.execute(STACKS_DOC)
+
+    def reject_old(request: httpx.Request) -> httpx.Response:
+        if request.headers["Authorization"].endswith("1"):
+            return httpx.Response(401, text="expired")
+        return gql({"stacks": []})
+
+    fake.queue = [reject_old] * 100
+    await asyncio.gather(*(client.execute(STACKS_DOC) for _ in range(50)))
+    assert fake.exchanges == 2
+
+
+@pytest.mark.parametrize(
+    "rejection",
+    [
+        httpx.Response(401, text="token expired"),
+        gql(None, [{"message": "unauthorized"}]),
+        gql({"viewer": None}),
+    ],
+)
+async def test_rejected_token_re_authenticates_once(mock_api, fake, rejection) -> None:
+    fake.queue = [rejection]
+    client = make_client()
+    assert await client.execute(STACKS_DOC) == {"stacks": [{"id": "s1"}]}
+    assert fake.exchanges == 2
+
+
+async def test_second_rejection_is_an_auth_error_not_a_loop(mock_api, fake) -> None:
+    fake.queue = [gql(None, [{"message": "unauthorized"}])] * 10
+    with pytest.raises(SpaceliftAuthError, match=f"API key {KEY_ID}.*ListStacks"):
+        await make_client().execute(STACKS_DOC)
+    assert fake.exchanges == 2
+    assert fake.operations.count("ListStacks") == 2
+
+
+async def test_unknown_api_key_is_a_clear_auth_error(fake) -> None:
+    with respx.mock() as router:
+        router.post(URL).mock(return_value=gql({"apiKeyUser": None}))
+        with pytest.raises(SpaceliftAuthError, match="knows no API key 01HXKEYID"):
+            await make_client().execute(STACKS_DOC)
+
+
+async def test_static_token_is_used_as_is_and_never_exchanged(mock_api, fake) -> None:
+    client = make_client(api_key_id=None, api_key_secret=None, api_token="ready-made-token-abc")
+    await client.execute(STACKS_DOC)
+    assert fake.exchanges == 0
+    assert fake.requests[0]["auth"] == "Bearer ready-made-token-abc"
+    fake.queue = [httpx.Response(401, text="expired")]
+    with pytest.raises(SpaceliftAuthError, match="SPACELIFT_API_TOKEN.*expired"):
+        await client.execute(STACKS_DOC)
+
+
+async def test_operation_name_is_sent_in_a_header(mock_api, fake) -> None:
+    seen: list[str] = []
+
+    def capture(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Spacelift-GraphQL-Query", ""))
+        return gql({"stacks": []})
+
+    fake.queue = [capture]
+    await make_client().execute(STACKS_DOC)
+    assert seen == ["ListStacks"]
+
+
+async def test_concurrency_is_bounded(fake) -> None:
+    in_flight = {"now": 0, "max": 0}
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        in_flight["now"] += 1
+        in_flight["max"] = max(in_flight["max"], in_flight["now"])
+        await asyncio.sleep(0.01)
+        in_flight["now"] -= 1
+        return fake(request)
+
+    with respx.mock() as router:
+        router.post(URL).mock(side_effect=slow)
+        client = make_client(max_concurrent_requests=3)
+        await asyncio.gather(*(client.execute(STACKS_DOC) for _ in range(20)))
+    assert in_flight["max"] == 3
+
+
+# --- pagination ---------------------------------------------------------------------------------
+
+SEARCH_DOC = "query SearchStacks($input: SearchInput!) { searchStacks(input: $input) { edges { node { id } } pageInfo { endCursor hasNextPage } } }"
+RUNS_DOC = (
+    "query StackRuns($stackId: ID!, $before: ID) { stack(id: $stackId) { runs(before: $before) { id } } }"
+)
+
+
+async def test_search_pages_follows_cursors_across_pages(mock_api, fake) -> None:
+    ids = [f"s{i}" for i in range(7)]
+
+    def page(request: httpx.Request) -> httpx.Response:
+        variables = json.loads(request.content)["variables"]["input"]
+        start = int(variables["after"] or 0)
+        chunk = ids[start : start + variables["first"]]
+        end = start + len(chunk)
+        return gql(
+            {
+                "searchStacks": {
+                    "edges": [{"node": {"id": i}} for i in chunk],
+                    "pageInfo": {"endCursor": str(end), "hasNextPage": end < len(ids)},
+                }
+            }
+        )
+
+    fake.queue = [page] * 10
+    pages = [p async for p in search_pages(make_client(), SEARCH_DOC, "searchStacks", page_size=3)]
+    assert [[n["id"] for n in p] for p in pages] == [["s0", "s1", "s2"], ["s3", "s4", "s5"], ["s6"]]
+
+
+async def test_search_pages_rechecks_an_empty_first_page_with_viewer(mock_api, fake) -> None:
+    empty = gql({"searchStacks": {"edges": [], "pageInfo": {"endCursor": None, "hasNextPage": False}}})
+    full = gql(
+        {
+            "searchStacks": {
+                "edges": [{"node": {"id": "s1"}}],
+                "pageInfo": {"endCursor": "1", "hasNextPage": False},
+            }
+        }
+    )
+    fake.queue = [empty, gql({"viewer": None}), gql({"viewer": {"id": "me", "name": "me"}}), full]
+    pages = [p async for p in search_pages(make_client(), SEARCH_DOC, "searchStacks", page_size=50)]
+    assert pages == [[{"id": "s1"}]]
+    assert fake.exchanges == 2
+
+
+async def test_search_pages_truly_empty_account_yields_nothing(mock_api, fake) -> None:
+    empty = gql({"searchStacks": {"edges": [], "pageInfo": {"endCursor": None, "hasNextPage": False}}})
+    fake.queue = [empty, gql({"viewer": {"id": "me", "name": "me"}})]
+    assert [p async for p in search_pages(make_client(), SEARCH_DOC, "searchStacks", page_size=50)] == []
+    assert fake.exchanges == 1
+
+
+async def test_search_pages_refuses_a_repeated_cursor(mock_api, fake) -> None:
+    loop = gql(
+        {
+            "searchStacks": {
+                "edges": [{"node": {"id": "s"}}],
+                "pageInfo": {"endCursor": "same", "hasNextPage": True},
+            }
+        }
+    )
+    fake.queue = [loop] * 5
+    with pytest.raises(SpaceliftTemporaryError, match="repeated cursor"):
+        async for _ in search_pages(make_client(), SEARCH_DOC, "searchStacks", page_size=1):
+            pass
+
+
+async def test_run_pages_walks_history_with_before(mock_api, fake) -> None:
+    history = [f"r{i:02d}" for i in range(25, 0, -1)]  # newest first
+
+    def page(request: httpx.Request) -> httpx.Response:
+        before = json.loads(request.content)["variables"]["before"]
+        start = history.index(before) + 1 if before else 0
+        return gql({"stack": {"runs": [{"id": r} for r in history[start : start + 10]]}})
+
+    fake.queue = [page] * 10
+    pages = [p async for p in run_pages(make_client(), RUNS_DOC, "stack.runs", variables={"stackId": "s"})]
+    assert [len(p) for p in pages] == [10, 10, 5]
+    assert [r["id"] for p in pages for r in p] == history
+    befores = [
+        r["body"]["variables"]["before"] for r in fake.requests if r["body"]["operationName"] == "StackRuns"
+    ]
+    assert befores == [None, "r16", "r06", "r01"]
+
+
+async def test_run_pages_of_a_missing_stack_is_empty(mock_api, fake) -> None:
+    fake.queue = [gql({"stack": None})]
+    assert [
+        p async for p in run_pages(make_client(), RUNS_DOC, "stack.runs", variables={"stackId": "x"})
+    ] == []
+
+
+# --- secrets ------------------------------------------------------------------------------------
+
+
+async def test_secrets_never_reach_logs_or_exceptions(mock_api, fake) -> None:
+    sink = io.StringIO()
+    handler = logger.add(sink, level="DEBUG", format="{message}")
+    try:
+        echo = httpx.Response(500, text=f"upstream echoed {KEY_SECRET} and {JWT_PREFIX}1")
+        fake.queue = [echo] * 3 + [gql(None, [{"message": "unauthorized"}])] * 4
+        client = make_client(max_retries=2)
+        with pytest.raises(SpaceliftTemporaryError) as temporary:
+            await client.execute(STACKS_DOC)
+        with pytest.raises(SpaceliftAuthError) as auth:
+            await client.execute(STACKS_DOC)
+    finally:
+        logger.remove(handler)
+    captured = sink.getvalue() + str(temporary.value) + str(auth.value)
+    assert "ListStacks" in captured
+    assert KEY_SECRET not in captured
+    assert f"{JWT_PREFIX}1" not in captured and f"{JWT_PREFIX}2" not in captured
+    assert "[REDACTED]" in str(temporary.value)
+
+
+async def test_error_bodies_are_truncated_to_500_characters(mock_api, fake) -> None:
+    fake.queue = [httpx.Response(404, text="x" * 5000)]
+    with pytest.raises(SpaceliftPermanentError) as caught:
+        await make_client().execute(STACKS_DOC)
+    assert caught.value.status == 404
+    assert "x" * 500 in str(caught.value) and "x" * 501 not in str(caught.value)
+    assert "4500 more characters" in str(caught.value)
