@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from dotenv import dotenv_values
 
@@ -21,7 +21,9 @@ PORT_SETTINGS = {
 
 def merged_environment(env_file: Path = Path(".env")) -> dict[str, str]:
     """The process environment over ``.env`` (the environment wins, as in Ocean)."""
-    from_file = {k: v for k, v in dotenv_values(env_file).items() if v is not None} if env_file.exists() else {}
+    from_file = (
+        {k: v for k, v in dotenv_values(env_file).items() if v is not None} if env_file.exists() else {}
+    )
     return {**from_file, **os.environ}
 
 

@@ -166,9 +166,9 @@ class SpaceliftClient:
         logger.debug(
             f"Spacelift {name} host={self.host} status={response.status_code} duration_ms={elapsed_ms:.0f}"
         )
-        return self._interpret(response, name)
+        return self._interpret(response, kind, name)
 
-    def _interpret(self, response: httpx.Response, name: str) -> dict[str, Any]:
+    def _interpret(self, response: httpx.Response, kind: str, name: str) -> dict[str, Any]:
         status = response.status_code
         text = response.text
         where = f"Spacelift {name} returned HTTP {status}"
@@ -211,7 +211,7 @@ class SpaceliftClient:
         if status >= 400:
             raise SpaceliftPermanentError(f"{where}: {describe_body(text, self._secrets)}", status)
         data = payload.get("data")
-        if errors and not _only_not_found(lowered):
+        if errors and (kind == "mutation" or not _only_not_found(lowered)):
             raise SpaceliftPermanentError(
                 f"Spacelift {name} failed: {describe_body('; '.join(messages), self._secrets)}", status
             )
@@ -249,7 +249,8 @@ class SpaceliftClient:
 
 
 def _only_not_found(messages: Iterable[str]) -> bool:
-    """Spacelift reports some absent entities as ``… not found`` errors beside partial data."""
+    """Spacelift reports some absent entities as ``… not found`` errors beside partial data; for a
+    query that is an answer (the field is null), for a mutation it is a failure."""
     return all("not found" in m for m in messages)
 
 

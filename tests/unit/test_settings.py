@@ -54,7 +54,9 @@ def test_explicit_ocean_setting_beats_the_short_name() -> None:
 
 
 def test_short_endpoint_name_and_ready_token() -> None:
-    settings = load_settings({}, environ={"SPACELIFT_API_ENDPOINT": "http://127.0.0.1:5050", "SPACELIFT_API_TOKEN": "tok"})
+    settings = load_settings(
+        {}, environ={"SPACELIFT_API_ENDPOINT": "http://127.0.0.1:5050", "SPACELIFT_API_TOKEN": "tok"}
+    )
     assert settings.api_token == "tok" and settings.api_key_id is None
     assert settings.account_name == "127"
 
@@ -89,7 +91,12 @@ def test_preflight_reports_port_and_spacelift_problems() -> None:
 def test_preflight_command_exits_non_zero_without_traceback(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, "-m", "spacelift.preflight"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "spacelift.preflight"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
