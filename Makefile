@@ -35,6 +35,7 @@ lint: $(VENV)/.installed
 	$(ACTIVATE) && ruff check .
 	$(ACTIVATE) && black --check .
 	$(ACTIVATE) && yamllint .
+	$(ACTIVATE) && ocean port-app-config schema . >/dev/null  # every selector field has a title and description
 
 lint/fix: $(VENV)/.installed
 	$(ACTIVATE) && black .

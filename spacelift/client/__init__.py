@@ -9,7 +9,7 @@ from spacelift.client.errors import (
     SpaceliftTemporaryError,
 )
 from spacelift.client.graphql_client import SpaceliftClient
-from spacelift.client.pagination import run_pages, search_pages
+from spacelift.client.pagination import list_all, run_pages, search_pages
 
 __all__ = [
     "SpaceliftAuthError",
@@ -19,6 +19,7 @@ __all__ = [
     "SpaceliftPermanentError",
     "SpaceliftRateLimitedError",
     "SpaceliftTemporaryError",
+    "list_all",
     "run_pages",
     "search_pages",
 ]

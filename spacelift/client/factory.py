@@ -1,8 +1,9 @@
-"""Builds the one client per integration instance from Ocean's configuration."""
+"""Builds the one client (and its exporters) per integration instance from Ocean's configuration."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from port_ocean.context.ocean import ocean
 from port_ocean.helpers.async_client import OceanAsyncClient
@@ -11,8 +12,15 @@ from port_ocean.log.sensetive import sensitive_log_filter
 from spacelift.client.graphql_client import SpaceliftClient
 from spacelift.settings import SpaceliftSettings, load_settings
 
-_client: SpaceliftClient | None = None
-_client_owner: tuple[int, int] | None = None
+
+@dataclass(frozen=True)
+class Connection:
+    settings: SpaceliftSettings
+    client: SpaceliftClient
+
+
+_connection: Connection | None = None
+_owner: tuple[int, int] | None = None
 
 
 def settings_from_ocean() -> SpaceliftSettings:
@@ -36,15 +44,16 @@ def build_client(settings: SpaceliftSettings) -> SpaceliftClient:
     )
 
 
-def get_client() -> SpaceliftClient:
+def get_connection() -> Connection:
     """The process-wide client, built on first use so the JWT is kept between resyncs.
 
     It is rebuilt when the Ocean app or the event loop changes (tests start several of each); an httpx
     client must not outlive its loop.
     """
-    global _client, _client_owner
+    global _connection, _owner
     owner = (id(ocean.app), id(asyncio.get_running_loop()))
-    if _client is None or _client_owner != owner:
-        _client = build_client(settings_from_ocean())
-        _client_owner = owner
-    return _client
+    if _connection is None or _owner != owner:
+        settings = settings_from_ocean()
+        _connection = Connection(settings, build_client(settings))
+        _owner = owner
+    return _connection

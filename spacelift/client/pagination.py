@@ -37,6 +37,22 @@ async def _session_was_renewed(client: SpaceliftClient) -> bool:
     return client.auth_generation != generation
 
 
+async def list_all(client: SpaceliftClient, doc: str, field: str) -> list[dict[str, Any]]:
+    """An unpaginated root list (``spaces``, ``managedUsers``); an empty answer is double-checked."""
+    items: list[dict[str, Any]] = []
+    for _ in range(2):
+        data = await client.execute(doc)
+        answer = data.get(field)
+        if not isinstance(answer, list):
+            raise SpaceliftTemporaryError(
+                f"Spacelift answered without a {field} list: the response is incomplete"
+            )
+        items = answer
+        if items or not await _session_was_renewed(client):
+            break
+    return items
+
+
 async def search_pages(
     client: SpaceliftClient,
     doc: str,

@@ -1,19 +1,43 @@
 """GraphQL documents, one ``.graphql`` file per operation, loaded once at import.
 
-Keeping them as files lets a test validate every document against the sandbox's Spacelift schema.
+Shared selections live in ``fragments/<Name>.graphql`` (one fragment per file, named like the file);
+``document()`` appends exactly the fragments an operation spreads, since GraphQL rejects unused ones.
+Keeping documents as files lets a test validate every one against the sandbox's Spacelift schema.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 _HERE = Path(__file__).parent
+_SPREAD = re.compile(r"\.\.\.\s*([A-Z]\w*)")
 
-DOCUMENTS: dict[str, str] = {path.stem: path.read_text() for path in sorted(_HERE.glob("*.graphql"))}
+FRAGMENTS: dict[str, str] = {
+    path.stem: path.read_text() for path in sorted((_HERE / "fragments").glob("*.graphql"))
+}
+OPERATIONS: dict[str, str] = {path.stem: path.read_text() for path in sorted(_HERE.glob("*.graphql"))}
+
+
+def _with_fragments(text: str) -> str:
+    needed: list[str] = []
+    pending = _SPREAD.findall(text)
+    while pending:
+        name = pending.pop()
+        if name in needed:
+            continue
+        if name not in FRAGMENTS:
+            raise KeyError(f"fragment {name} is spread but there is no fragments/{name}.graphql")
+        needed.append(name)
+        pending.extend(_SPREAD.findall(FRAGMENTS[name]))
+    return "\n".join([text, *(FRAGMENTS[n] for n in sorted(needed))])
+
+
+DOCUMENTS: dict[str, str] = {name: _with_fragments(text) for name, text in OPERATIONS.items()}
 
 
 def document(name: str) -> str:
-    """The text of ``<name>.graphql``; a KeyError names the missing file."""
+    """The full text of ``<name>.graphql`` with its fragments; a KeyError names the missing file."""
     try:
         return DOCUMENTS[name]
     except KeyError:

@@ -1,0 +1,121 @@
+"""Typed port-app-config: one resource config per kind, selectors with titles and descriptions."""
+
+from typing import Literal
+
+from port_ocean.core.handlers.port_app_config.api import APIPortAppConfig
+from port_ocean.core.handlers.port_app_config.models import PortAppConfig, ResourceConfig, Selector
+from port_ocean.core.integrations.base import BaseIntegration
+from pydantic.v1 import Field
+
+
+class ObjectKind:
+    SPACE = "space"
+    STACK = "stack"
+    DEPLOYMENT = "deployment"
+    POLICY = "policy"
+    USER = "user"
+    WORKER_POOL = "worker-pool"
+    CONTEXT = "context"
+    BLUEPRINT = "blueprint"
+    MODULE = "module"
+
+
+class StackSelector(Selector):
+    labels: list[str] = Field(
+        default_factory=list,
+        title="Labels",
+        description="Only stacks with at least one of these labels (filtered by Spacelift). Empty: all stacks.",
+    )
+    spaces: list[str] = Field(
+        default_factory=list,
+        title="Spaces",
+        description="Only stacks in these space IDs (e.g. root, legacy, platform-01HX…). Empty: every space.",
+    )
+
+
+class DeploymentSelector(Selector):
+    run_types: list[Literal["TRACKED", "TASK", "DESTROY", "PROPOSED"]] = Field(
+        default_factory=lambda: ["TRACKED"],
+        alias="runTypes",
+        title="Run types",
+        description="Which runs become deployments: TRACKED (default), TASK, DESTROY, PROPOSED (incl. drift detection).",
+    )
+    max_runs_per_stack: int = Field(
+        default=10,
+        alias="maxRunsPerStack",
+        ge=1,
+        le=500,
+        title="Max runs per stack",
+        description="Newest runs kept per stack (1–500).",
+    )
+    lookback_days: int = Field(
+        default=30,
+        alias="lookbackDays",
+        ge=1,
+        le=3650,
+        title="Lookback days",
+        description="Only runs created in the last N days (1–3650).",
+    )
+
+
+class SpaceResourceConfig(ResourceConfig):
+    kind: Literal["space"] = Field(title="Spacelift space", description="Spacelift spaces (the space tree).")
+
+
+class StackResourceConfig(ResourceConfig):
+    kind: Literal["stack"] = Field(title="Spacelift stack", description="Spacelift stacks.")
+    selector: StackSelector = Field(title="Stack selector", description="Which stacks to sync.")
+
+
+class DeploymentResourceConfig(ResourceConfig):
+    kind: Literal["deployment"] = Field(title="Spacelift run", description="Spacelift runs, as deployments.")
+    selector: DeploymentSelector = Field(title="Run selector", description="Which runs to sync.")
+
+
+class PolicyResourceConfig(ResourceConfig):
+    kind: Literal["policy"] = Field(title="Spacelift policy", description="Spacelift policies.")
+
+
+class UserResourceConfig(ResourceConfig):
+    kind: Literal["user"] = Field(title="Spacelift user", description="Spacelift managed users.")
+
+
+class WorkerPoolResourceConfig(ResourceConfig):
+    kind: Literal["worker-pool"] = Field(title="Spacelift worker pool", description="Private worker pools.")
+
+
+class ContextResourceConfig(ResourceConfig):
+    kind: Literal["context"] = Field(
+        title="Spacelift context", description="Contexts (metadata only, never values)."
+    )
+
+
+class BlueprintResourceConfig(ResourceConfig):
+    kind: Literal["blueprint"] = Field(title="Spacelift blueprint", description="Stack blueprints.")
+
+
+class ModuleResourceConfig(ResourceConfig):
+    kind: Literal["module"] = Field(
+        title="Spacelift module", description="Terraform modules in the private registry."
+    )
+
+
+class SpaceliftPortAppConfig(PortAppConfig):
+    resources: list[
+        SpaceResourceConfig
+        | StackResourceConfig
+        | DeploymentResourceConfig
+        | PolicyResourceConfig
+        | UserResourceConfig
+        | WorkerPoolResourceConfig
+        | ContextResourceConfig
+        | BlueprintResourceConfig
+        | ModuleResourceConfig
+    ] = Field(
+        default_factory=list, title="Resources", description="What to sync from Spacelift and how to map it."
+    )  # type: ignore[assignment]
+
+
+class SpaceliftIntegration(BaseIntegration):
+    class AppConfigHandlerClass(APIPortAppConfig):
+        CONFIG_CLASS = SpaceliftPortAppConfig

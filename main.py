@@ -1,0 +1,88 @@
+"""Wiring only: resync handlers per kind, start-up checks. Behaviour lives in the ``spacelift`` package."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from loguru import logger
+from port_ocean.context.event import event
+from port_ocean.context.ocean import ocean
+from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
+
+from integration import DeploymentResourceConfig, ObjectKind, StackResourceConfig
+from spacelift.client.factory import get_connection
+from spacelift.exporters import Exporters
+from spacelift.options import RunOptions, StackOptions
+
+
+def exporters() -> Exporters:
+    connection = get_connection()
+    settings = connection.settings
+    return Exporters.for_client(connection.client, settings.api_endpoint, settings.page_size)
+
+
+@ocean.on_start()
+async def on_start() -> None:
+    settings = get_connection().settings  # a configuration problem stops start-up here, naming the setting
+    logger.info(f"Spacelift integration for {settings.api_endpoint} (account {settings.account_name})")
+    if not settings.webhook_secret and ocean.event_listener_type != "ONCE":
+        logger.warning(
+            "spaceliftWebhookSecret is not set: live events are accepted unsigned, so anyone who can reach "
+            "the webhook endpoint can write run data into Port. Set the secret in Spacelift and here."
+        )
+
+
+@ocean.on_resync(ObjectKind.SPACE)
+async def resync_spaces(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
+    async for page in exporters().space.get_paginated_resources():
+        yield page
+
+
+@ocean.on_resync(ObjectKind.STACK)
+async def resync_stacks(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
+    options = StackOptions.from_resource_config(cast(StackResourceConfig, event.resource_config))
+    async for page in exporters().stack.get_paginated_resources(options):
+        yield page
+
+
+@ocean.on_resync(ObjectKind.DEPLOYMENT)
+async def resync_deployments(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
+    options = RunOptions.from_resource_config(cast(DeploymentResourceConfig, event.resource_config))
+    async for page in exporters().deployment.get_paginated_resources(options):
+        yield page
+
+
+@ocean.on_resync(ObjectKind.POLICY)
+async def resync_policies(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
+    async for page in exporters().policy.get_paginated_resources():
+        yield page
+
+
+@ocean.on_resync(ObjectKind.USER)
+async def resync_users(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
+    async for page in exporters().user.get_paginated_resources():
+        yield page
+
+
+@ocean.on_resync(ObjectKind.WORKER_POOL)
+async def resync_worker_pools(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
+    async for page in exporters().worker_pool.get_paginated_resources():
+        yield page
+
+
+@ocean.on_resync(ObjectKind.CONTEXT)
+async def resync_contexts(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
+    async for page in exporters().context.get_paginated_resources():
+        yield page
+
+
+@ocean.on_resync(ObjectKind.BLUEPRINT)
+async def resync_blueprints(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
+    async for page in exporters().blueprint.get_paginated_resources():
+        yield page
+
+
+@ocean.on_resync(ObjectKind.MODULE)
+async def resync_modules(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
+    async for page in exporters().module.get_paginated_resources():
+        yield page

@@ -1,0 +1,1 @@
+"""Local stand-in for Port: validates entities against blueprints the way Port does."""

@@ -1,0 +1,46 @@
+"""One exporter per kind: fetch + enrich, no Port logic. ``Exporters`` builds them all for one client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacelift.client import SpaceliftClient
+from spacelift.exporters.blueprint import BlueprintExporter
+from spacelift.exporters.context import ContextExporter
+from spacelift.exporters.deployment import DeploymentExporter
+from spacelift.exporters.enrich import Links
+from spacelift.exporters.module import ModuleExporter
+from spacelift.exporters.policy import PolicyExporter
+from spacelift.exporters.space import SpaceExporter
+from spacelift.exporters.stack import StackExporter
+from spacelift.exporters.user import UserExporter
+from spacelift.exporters.worker_pool import WorkerPoolExporter
+
+
+@dataclass(frozen=True)
+class Exporters:
+    space: SpaceExporter
+    stack: StackExporter
+    deployment: DeploymentExporter
+    policy: PolicyExporter
+    user: UserExporter
+    worker_pool: WorkerPoolExporter
+    context: ContextExporter
+    blueprint: BlueprintExporter
+    module: ModuleExporter
+
+    @classmethod
+    def for_client(cls, client: SpaceliftClient, web_url: str, page_size: int) -> Exporters:
+        links = Links(web_url)
+        args = (client, links, page_size)
+        return cls(
+            space=SpaceExporter(*args),
+            stack=StackExporter(*args),
+            deployment=DeploymentExporter(*args),
+            policy=PolicyExporter(*args),
+            user=UserExporter(*args),
+            worker_pool=WorkerPoolExporter(*args),
+            context=ContextExporter(*args),
+            blueprint=BlueprintExporter(*args),
+            module=ModuleExporter(*args),
+        )

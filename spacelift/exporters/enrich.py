@@ -1,0 +1,153 @@
+"""What the mapping needs and the API lacks: web URLs, ISO 8601 times, parent ids, known enum values.
+
+Added keys start with ``__`` so they never collide with Spacelift's own fields.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from spacelift.enums import TERMINAL_RUN_STATES, port_enum
+
+Item = dict[str, Any]
+
+
+def iso(timestamp: Any) -> str | None:
+    """Spacelift times are Unix seconds (audit trail: milliseconds); Port wants ISO 8601."""
+    if timestamp is None or isinstance(timestamp, bool):
+        return None
+    if isinstance(timestamp, str):
+        try:
+            return (
+                datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+                .astimezone(UTC)
+                .isoformat()
+                .replace("+00:00", "Z")
+            )
+        except ValueError:
+            if not timestamp.isdigit():
+                return None
+            timestamp = int(timestamp)
+    seconds = float(timestamp)
+    if seconds > 10**11:  # milliseconds
+        seconds /= 1000
+    if seconds <= 0:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def times(item: Item, *fields: str) -> dict[str, str | None]:
+    return {field: iso(item.get(field)) for field in fields}
+
+
+class Links:
+    """Web UI links; built from the account URL, so self-hosted Spacelift works too."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url.rstrip("/")
+
+    def _join(self, *parts: str) -> str:
+        return "/".join([self.base, *(quote(p, safe="") for p in parts)])
+
+    def stack(self, stack_id: str) -> str:
+        return self._join("stack", stack_id)
+
+    def run(self, stack_id: str, run_id: str) -> str:
+        return self._join("stack", stack_id, "run", run_id)
+
+    def space(self, space_id: str) -> str:
+        return self._join("spaces", space_id)
+
+    def policy(self, policy_id: str) -> str:
+        return self._join("policy", policy_id)
+
+    def module(self, module_id: str) -> str:
+        return self._join("module", module_id)
+
+
+def enrich_space(space: Item, links: Links) -> Item:
+    return {**space, "__url": links.space(space["id"])}
+
+
+def enrich_stack(stack: Item, links: Links) -> Item:
+    vendor = (stack.get("vendorConfig") or {}).get("__typename") or ""
+    commit = stack.get("trackedCommit") or {}
+    return {
+        **stack,
+        "__url": links.stack(stack["id"]),
+        "__state": port_enum(stack.get("state"), "stackState"),
+        "__vendor": vendor.removeprefix("StackConfigVendor") or None,
+        "__vendorVersion": (stack.get("vendorConfig") or {}).get("version")
+        or stack.get("effectiveTerraformVersion"),
+        "__iso": {
+            **times(stack, "stateSetAt", "createdAt", "lockedAt"),
+            "trackedCommit": iso(commit.get("timestamp")),
+        },
+    }
+
+
+def enrich_run(run: Item, stack_id: str, links: Links) -> Item:
+    """Adds the stack id (relation), link, and finished-at / duration for runs that have ended."""
+    terminal = run.get("state") in TERMINAL_RUN_STATES
+    created, updated = run.get("createdAt"), run.get("updatedAt")
+    finished = updated if terminal and isinstance(updated, int) else None
+    duration = finished - created if finished is not None and isinstance(created, int) else None
+    return {
+        **run,
+        "__stackId": stack_id,
+        "__url": links.run(stack_id, run["id"]),
+        "__state": port_enum(run.get("state"), "runState"),
+        "__type": port_enum(run.get("type"), "runType"),
+        "__finished": terminal,
+        "__durationSeconds": duration if duration is None or duration >= 0 else None,
+        "__iso": {**times(run, "createdAt", "updatedAt"), "finishedAt": iso(finished)},
+    }
+
+
+def enrich_policy(policy: Item, links: Links) -> Item:
+    return {
+        **policy,
+        "__url": links.policy(policy["id"]),
+        "__type": port_enum(policy.get("type"), "policyType"),
+        "__iso": times(policy, "createdAt", "updatedAt"),
+    }
+
+
+def enrich_user(user: Item) -> Item:
+    rules = user.get("accessRules") or []
+    return {
+        **user,
+        "__spaces": sorted({rule["space"] for rule in rules if rule.get("space")}),
+        "__iso": times(user, "lastLoginTime"),
+    }
+
+
+def enrich_worker_pool(pool: Item) -> Item:
+    return {**pool, "__iso": times(pool, "createdAt", "updatedAt")}
+
+
+def enrich_context(context: Item) -> Item:
+    """Replaces the config list by counts: names of variables are metadata, but counts are enough."""
+    config = context.get("config") or []
+    enriched = {k: v for k, v in context.items() if k != "config"}
+    return {
+        **enriched,
+        "__configCount": len(config),
+        "__writeOnlyCount": sum(1 for element in config if element.get("writeOnly")),
+        "__iso": times(context, "createdAt", "updatedAt"),
+    }
+
+
+def enrich_blueprint(blueprint: Item) -> Item:
+    return {
+        **blueprint,
+        "__state": port_enum(blueprint.get("state"), "blueprintState"),
+        "__spaceId": (blueprint.get("space") or {}).get("id"),
+        "__iso": times(blueprint, "createdAt", "updatedAt"),
+    }
+
+
+def enrich_module(module: Item, links: Links) -> Item:
+    return {**module, "__url": links.module(module["id"]), "__iso": times(module, "createdAt")}

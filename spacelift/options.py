@@ -1,0 +1,54 @@
+"""Small typed options that exporters understand, translated from the user's selectors.
+
+Exporters never read Ocean's event context; handlers build these with ``from_resource_config``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    labels: tuple[str, ...] = ()
+    spaces: tuple[str, ...] = ()
+
+    @classmethod
+    def from_resource_config(cls, config: Any) -> StackOptions:
+        selector = config.selector
+        return cls(labels=tuple(selector.labels), spaces=tuple(selector.spaces))
+
+    def search_input(self) -> dict[str, Any]:
+        """Labels are filtered by Spacelift (``label`` predicate); spaces by us, as no stack predicate is known."""
+        if not self.labels:
+            return {}
+        return {"predicates": [{"field": "label", "constraint": {"stringMatches": list(self.labels)}}]}
+
+    def wants(self, stack: dict[str, Any]) -> bool:
+        return not self.spaces or stack.get("space") in self.spaces
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    run_types: frozenset[str] = field(default_factory=lambda: frozenset({"TRACKED"}))
+    max_runs_per_stack: int = 10
+    lookback_days: int = 30
+
+    @classmethod
+    def from_resource_config(cls, config: Any) -> RunOptions:
+        selector = config.selector
+        return cls(
+            run_types=frozenset(selector.run_types),
+            max_runs_per_stack=selector.max_runs_per_stack,
+            lookback_days=selector.lookback_days,
+        )
+
+    @property
+    def wants_tracked_list(self) -> bool:
+        """TRACKED, TASK and DESTROY runs come from ``stack.runs``; PROPOSED from ``proposedRuns``."""
+        return bool(self.run_types - {"PROPOSED"})
+
+    @property
+    def wants_proposed_list(self) -> bool:
+        return "PROPOSED" in self.run_types

@@ -1,0 +1,51 @@
+"""Every query and mutation we send is valid against the sandbox's Spacelift schema."""
+
+from __future__ import annotations
+
+import pytest
+from graphql import FieldNode, parse, validate
+
+from sandbox.spacelift.server import load_schema
+from spacelift.graphql import DOCUMENTS, FRAGMENTS, document
+
+SCHEMA = load_schema()
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_document_is_valid_against_the_schema(name: str) -> None:
+    errors = validate(SCHEMA, parse(DOCUMENTS[name]))
+    assert [e.message for e in errors] == []
+
+
+def test_every_fragment_is_used_somewhere() -> None:
+    used = {name for name in FRAGMENTS if any(f"...{name}" in text for text in DOCUMENTS.values())}
+    assert used == set(FRAGMENTS)
+
+
+def _selected_paths(node: object, parents: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    paths: set[tuple[str, ...]] = set()
+    for selection in getattr(getattr(node, "selection_set", None), "selections", None) or []:
+        name = selection.name.value if isinstance(selection, FieldNode) else ""
+        path = (*parents, name) if name else parents
+        if name:
+            paths.add(path)
+        paths |= _selected_paths(selection, path)
+    return paths
+
+
+def test_no_document_selects_secret_material() -> None:
+    """Context config values, stack outputs, attached context config and env vars can hold secrets."""
+    forbidden = {"outputs", "value", "environment", "runtimeConfig"}
+    for name, text in DOCUMENTS.items():
+        tree = parse(text)
+        paths = set().union(*(_selected_paths(d) for d in tree.definitions))
+        assert not [p for p in paths if p[-1] in forbidden], name
+        assert not [p for p in paths if p[-2:] == ("attachedContexts", "config")], name
+    # the walk sees nested selections inside fragments (so the checks above can fail)
+    context_paths = set().union(*(_selected_paths(d) for d in parse(DOCUMENTS["search_contexts"]).definitions))
+    assert ("config", "writeOnly") in context_paths
+
+
+def test_unknown_document_names_the_file() -> None:
+    with pytest.raises(KeyError, match="no GraphQL document nope.graphql"):
+        document("nope")
