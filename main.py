@@ -10,15 +10,17 @@ from port_ocean.context.ocean import ocean
 from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
 
 from integration import DeploymentResourceConfig, ObjectKind, StackResourceConfig
-from spacelift.client.factory import get_connection
-from spacelift.exporters import Exporters
+from spacelift.connection import get_connection
+from spacelift.connection import get_exporters as exporters
 from spacelift.options import RunOptions, StackOptions
+from spacelift.webhooks import WEBHOOK_PATH
+from spacelift.webhooks.audit_trail_processor import AuditTrailProcessor
+from spacelift.webhooks.ignored_event_processor import IgnoredEventProcessor
+from spacelift.webhooks.run_state_processor import RunStateProcessor
 
-
-def exporters() -> Exporters:
-    connection = get_connection()
-    settings = connection.settings
-    return Exporters.for_client(connection.client, settings.api_endpoint, settings.page_size)
+ocean.add_webhook_processor(WEBHOOK_PATH, RunStateProcessor)
+ocean.add_webhook_processor(WEBHOOK_PATH, AuditTrailProcessor)
+ocean.add_webhook_processor(WEBHOOK_PATH, IgnoredEventProcessor)
 
 
 @ocean.on_start()

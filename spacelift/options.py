@@ -26,7 +26,13 @@ class StackOptions:
         return {"predicates": [{"field": "label", "constraint": {"stringMatches": list(self.labels)}}]}
 
     def wants(self, stack: dict[str, Any]) -> bool:
+        """The client-side part of the selection (labels were already filtered by Spacelift)."""
         return not self.spaces or stack.get("space") in self.spaces
+
+    def selects(self, stack: dict[str, Any]) -> bool:
+        """The whole selection, for a stack fetched on its own (live events)."""
+        labels_ok = not self.labels or bool(set(self.labels) & set(stack.get("labels") or []))
+        return labels_ok and self.wants(stack)
 
 
 @dataclass(frozen=True)

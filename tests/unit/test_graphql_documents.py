@@ -42,7 +42,9 @@ def test_no_document_selects_secret_material() -> None:
         assert not [p for p in paths if p[-1] in forbidden], name
         assert not [p for p in paths if p[-2:] == ("attachedContexts", "config")], name
     # the walk sees nested selections inside fragments (so the checks above can fail)
-    context_paths = set().union(*(_selected_paths(d) for d in parse(DOCUMENTS["search_contexts"]).definitions))
+    context_paths = set().union(
+        *(_selected_paths(d) for d in parse(DOCUMENTS["search_contexts"]).definitions)
+    )
     assert ("config", "writeOnly") in context_paths
 
 

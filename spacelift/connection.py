@@ -1,4 +1,5 @@
-"""Builds the one client (and its exporters) per integration instance from Ocean's configuration."""
+"""The one Spacelift connection per integration instance (settings, client, exporters), built from Ocean's
+configuration on first use. Resync handlers, webhook processors and probes all get it here."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from port_ocean.helpers.async_client import OceanAsyncClient
 from port_ocean.log.sensetive import sensitive_log_filter
 
 from spacelift.client.graphql_client import SpaceliftClient
+from spacelift.exporters import Exporters
 from spacelift.settings import SpaceliftSettings, load_settings
 
 
@@ -17,6 +19,7 @@ from spacelift.settings import SpaceliftSettings, load_settings
 class Connection:
     settings: SpaceliftSettings
     client: SpaceliftClient
+    exporters: Exporters
 
 
 _connection: Connection | None = None
@@ -54,6 +57,13 @@ def get_connection() -> Connection:
     owner = (id(ocean.app), id(asyncio.get_running_loop()))
     if _connection is None or _owner != owner:
         settings = settings_from_ocean()
-        _connection = Connection(settings, build_client(settings))
+        client = build_client(settings)
+        _connection = Connection(
+            settings, client, Exporters.for_client(client, settings.api_endpoint, settings.page_size)
+        )
         _owner = owner
     return _connection
+
+
+def get_exporters() -> Exporters:
+    return get_connection().exporters

@@ -1,0 +1,3 @@
+"""Live events: Spacelift webhook processors on one static path, ``/webhook``."""
+
+WEBHOOK_PATH = "/webhook"
