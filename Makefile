@@ -5,7 +5,7 @@ ACTIVATE := . $(VENV)/bin/activate
 POETRY ?= $(shell command -v poetry 2>/dev/null)
 PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3)
 
-.PHONY: install install/prod install/local-core run demo lint lint/fix test test/unit test/integration test/e2e bench clean
+.PHONY: install install/prod install/local-core run demo demo/live lint lint/fix test test/unit test/integration test/e2e bench clean
 
 $(VENV)/.installed: pyproject.toml poetry.lock
 	@if [ -z "$(POETRY)" ]; then \
@@ -29,6 +29,12 @@ install/local-core: $(VENV)/.installed ## editable Ocean core: make install/loca
 run: $(VENV)/.installed ## run the integration (reads .env); stops at once on missing settings
 	@$(ACTIVATE) && python -m spacelift.preflight && ocean sail
 
+demo: $(VENV)/.installed ## ocean sail --once against local Spacelift and Port stand-ins; prints what landed
+	$(ACTIVATE) && python -m sandbox.demo --profile $${PROFILE:-medium}
+
+demo/live: $(VENV)/.installed ## the same, kept running with live events and a few signed webhooks (Ctrl-C stops)
+	$(ACTIVATE) && python -m sandbox.demo --profile $${PROFILE:-medium} --live
+
 lint: $(VENV)/.installed
 	poetry check
 	$(ACTIVATE) && mypy .
@@ -49,6 +55,9 @@ test/unit: $(VENV)/.installed
 
 test/integration: $(VENV)/.installed ## resyncs through Ocean against the sandbox
 	$(ACTIVATE) && pytest -n auto tests/integration tests/sandbox
+
+test/e2e: $(VENV)/.installed ## the real ocean sail / ocean probe processes against both stand-ins
+	$(ACTIVATE) && pytest -n auto tests/e2e
 
 bench: $(VENV)/.installed ## benchmarks that print numbers (not tests)
 	$(ACTIVATE) && python -m bench.resync

@@ -8,11 +8,13 @@ from loguru import logger
 from port_ocean.context.event import event
 from port_ocean.context.ocean import ocean
 from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
+from port_ocean.core.probe import ProbeContext
 
 from integration import DeploymentResourceConfig, ObjectKind, StackResourceConfig
 from spacelift.connection import get_connection
 from spacelift.connection import get_exporters as exporters
 from spacelift.options import RunOptions, StackOptions
+from spacelift.probe import probe_spacelift
 from spacelift.webhooks import WEBHOOK_PATH
 from spacelift.webhooks.audit_trail_processor import AuditTrailProcessor
 from spacelift.webhooks.ignored_event_processor import IgnoredEventProcessor
@@ -32,6 +34,11 @@ async def on_start() -> None:
             "spaceliftWebhookSecret is not set: live events are accepted unsigned, so anyone who can reach "
             "the webhook endpoint can write run data into Port. Set the secret in Spacelift and here."
         )
+
+
+@ocean.on_probe()
+async def on_probe(context: ProbeContext) -> ProbeContext:
+    return await probe_spacelift(context)
 
 
 @ocean.on_resync(ObjectKind.SPACE)

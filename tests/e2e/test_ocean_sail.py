@@ -1,0 +1,125 @@
+"""End to end: the real ``ocean sail`` process against the sandbox Spacelift and the Port stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import pytest
+
+from sandbox.demo import ROOT, Stage, free_port, integration_env, ocean_command, report, run_once, start_stage
+from sandbox.spacelift.webhooks import run_state_event, send
+
+WEBHOOK = "demo-webhook-secret"
+
+
+@pytest.fixture
+def stage() -> Iterator[Stage]:
+    with ExitStack() as stack:
+        yield start_stage(stack, "small", seed=11)
+
+
+def port_state(stage: Stage) -> set[tuple[str, str]]:
+    return {key for key, entity in stage.port.entities.items() if not entity.get("stub")}
+
+
+def test_one_resync_lands_the_whole_account_valid_and_related(stage) -> None:
+    code, seconds, output = run_once(stage)
+    figures = report(stage, code, seconds)
+    assert code == 0, output[-3000:]
+    assert figures["mismatched"] == {}
+    assert figures["invalid_entities"] == 0 and stage.port.rejected == []
+    assert figures["relations_dangling"] == 0 and figures["relations_filled"] > 50
+    assert figures["entities"]["spaceliftDeployment"] > 0
+    assert figures["ok"] is True
+
+
+def test_reconciliation_deletes_exactly_what_left_spacelift(stage) -> None:
+    assert run_once(stage)[0] == 0
+    before = port_state(stage)
+    gone = [s for s in list(stage.spacelift.account.stacks)[:2]]
+    gone_runs = {r["id"] for s in gone for r in stage.spacelift.account.tracked_runs(s)}
+    for stack_id in gone:
+        stage.spacelift.account.delete_stack(stack_id)
+    assert run_once(stage)[0] == 0
+    removed = before - port_state(stage)
+    assert {("spaceliftStack", s) for s in gone} <= removed
+    assert {key for key in removed if key[0] != "spaceliftDeployment"} == {
+        ("spaceliftStack", s) for s in gone
+    }
+    assert {key[1] for key in removed if key[0] == "spaceliftDeployment"} <= gone_runs
+
+
+def test_a_kind_that_fails_hard_loses_nothing(stage) -> None:
+    assert run_once(stage)[0] == 0
+    before = port_state(stage)
+    stage.spacelift.faults.unauthorized_fields = ["managedUsers"]
+    stage.spacelift.account.delete_stack(next(iter(stage.spacelift.account.stacks)))
+    run_once(stage)
+    after = port_state(stage)
+    assert {k for k in before if k[0] == "spaceliftUser"} <= after  # users kept
+    assert before <= after  # the failed resync deleted nothing at all
+
+
+def test_signed_webhook_to_the_running_integration_updates_port(stage) -> None:
+    account = stage.spacelift.account
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = integration_env(stage, "POLLING", {"OCEAN__BASE_URL": base})
+    process = subprocess.Popen([*ocean_command(), "-p", str(port)], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_for(
+            lambda: stage.port.summary()["entities"].get("spaceliftDeployment", 0) > 0,
+            process,
+            "first resync",
+        )
+        stack = next(
+            s
+            for s in account.stacks.values()
+            if not s["lockedBy"] and not s["isDisabled"] and not s["autodeploy"]
+        )
+        run = account.trigger_run(stack["id"], None, "TRACKED", "api::e2e")
+        key = ("spaceliftDeployment", run["id"])
+        asyncio.run(send(f"{base}/integration/webhook", run_state_event(account, stack, run), WEBHOOK))
+        wait_for(lambda: key in stage.port.entities, process, "the triggered run in Port")
+        assert stage.port.entities[key]["properties"]["state"] == "QUEUED"
+        assert stage.port.entities[key]["relations"]["stack"] == stack["id"]
+
+        stage.spacelift.clock_offset += 60  # the run moves on to UNCONFIRMED
+        account.advance_runs()
+        asyncio.run(send(f"{base}/integration/webhook", run_state_event(account, stack, run), WEBHOOK))
+        wait_for(
+            lambda: stage.port.entities[key]["properties"]["state"] == "UNCONFIRMED",
+            process,
+            "the new run state",
+        )
+        assert stage.port.entities[("spaceliftStack", stack["id"])]["properties"]["state"] == "UNCONFIRMED"
+
+        fetched = stage.spacelift.by_operation["GetRun"]
+        forged = run_state_event(account, stack, run, state_version=999)
+        asyncio.run(send(f"{base}/integration/webhook", forged, "not-the-secret"))
+        asyncio.run(send(f"{base}/integration/webhook", run_state_event(account, stack, run), WEBHOOK))
+        wait_for(
+            lambda: stage.spacelift.by_operation["GetRun"] == fetched + 1, process, "the genuine delivery"
+        )
+        time.sleep(1)
+        assert stage.spacelift.by_operation["GetRun"] == fetched + 1  # the forged one never reached Spacelift
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_for(condition, process: subprocess.Popen[bytes], what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, f"ocean sail exited ({process.returncode}) while waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
