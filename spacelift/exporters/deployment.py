@@ -1,28 +1,28 @@
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from spacelift.client import run_pages, search_pages
+from spacelift.client import run_pages_of_stacks, search_pages
 from spacelift.exporters.base import AbstractExporter
 from spacelift.exporters.enrich import Item, enrich_run
 from spacelift.graphql import document
 from spacelift.options import RunOptions
 
-# stack list field -> document that pages it further with runs(before:)
-RUN_LISTS = {"runs": "stack_runs", "proposedRuns": "stack_proposed_runs"}
+RUN_LISTS = ("runs", "proposedRuns")  # TRACKED/TASK/DESTROY runs, and PROPOSED runs
 
 
 class DeploymentExporter(AbstractExporter[RunOptions]):
     """Runs as deployments.
 
-    The newest page of runs of ~``page_size`` stacks arrives inline with one ``searchStacks`` request;
-    only stacks whose history must go deeper (more runs wanted, still inside the lookback) are paged
-    further, concurrently and bounded by the client's limiter. Spacelift does not say its run page
-    size, so the longest inline page seen so far stands for "a full page": a shorter one is the end.
+    The newest page of runs of ``page_size`` stacks arrives inline with one ``searchStacks`` request;
+    stacks whose history must go deeper (more runs wanted, still inside the lookback) are paged further
+    several stacks per request. Spacelift does not say its run page size, so the longest page seen so
+    far stands for "a full page": a shorter one is the end of that stack's history.
     """
+
+    stacks_per_request = 10
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -40,40 +40,42 @@ class DeploymentExporter(AbstractExporter[RunOptions]):
             variables=variables,
         )
         async for stacks in pages:
-            for stack in stacks:
-                for field in RUN_LISTS:
-                    self._full_page = max(self._full_page, len(stack.get(field) or []))
-            per_stack = await asyncio.gather(*(self._runs_of(stack, options, cutoff) for stack in stacks))
-            batch = [run for runs in per_stack for run in runs]
+            per_stack: dict[str, list[Item]] = {stack["id"]: [] for stack in stacks}
+            for field in RUN_LISTS:
+                for stack_id, runs in (await self._runs_from(stacks, field, options, cutoff)).items():
+                    per_stack[stack_id] += runs
+            batch = [
+                enrich_run(run, stack_id, self.links)
+                for stack_id, runs in per_stack.items()
+                for run in sorted(runs, key=lambda r: r.get("createdAt") or 0, reverse=True)[
+                    : options.max_runs_per_stack
+                ]
+            ]
             if batch:
                 yield batch
 
-    async def _runs_of(self, stack: dict[str, Any], options: RunOptions, cutoff: float) -> list[Item]:
-        picked: list[Item] = []
-        for field, doc_name in RUN_LISTS.items():
-            first_page = stack.get(field)
-            if first_page is not None:
-                picked += await self._collect(stack["id"], first_page, field, doc_name, options, cutoff)
-        picked.sort(key=lambda run: run.get("createdAt") or 0, reverse=True)
-        return [enrich_run(run, stack["id"], self.links) for run in picked[: options.max_runs_per_stack]]
+    async def _runs_from(
+        self, stacks: list[Item], field: str, options: RunOptions, cutoff: float
+    ) -> dict[str, list[Item]]:
+        """The wanted runs of one run list of these stacks, newest first, at most ``max_runs_per_stack``."""
+        inline: dict[str, list[Item]] = {
+            stack["id"]: stack[field] for stack in stacks if stack.get(field) is not None
+        }
+        self._full_page = max([self._full_page, *(len(page) for page in inline.values())])
+        picked: dict[str, list[Item]] = {stack_id: [] for stack_id in inline}
 
-    async def _collect(
-        self, stack_id: str, page: list[Item], field: str, doc_name: str, options: RunOptions, cutoff: float
-    ) -> list[Item]:
-        picked: list[Item] = []
-        if self._take(page, picked, options, cutoff) or len(page) < self._full_page or not page:
-            return picked
-        more = run_pages(
-            self.client,
-            document(doc_name),
-            f"stack.{field}",
-            variables={"stackId": stack_id},
-            before=page[-1]["id"],
+        def keep_going(stack_id: str, page: list[Item]) -> bool:
+            self._full_page = max(self._full_page, len(page))
+            return not self._take(page, picked[stack_id], options, cutoff) and len(page) >= self._full_page
+
+        deeper = {
+            stack_id: page[-1]["id"]
+            for stack_id, page in inline.items()
+            if page and keep_going(stack_id, page)
+        }
+        await run_pages_of_stacks(
+            self.client, field, deeper, keep_going, stacks_per_request=self.stacks_per_request
         )
-        async for next_page in more:
-            self._full_page = max(self._full_page, len(next_page))
-            if self._take(next_page, picked, options, cutoff) or len(next_page) < self._full_page:
-                break
         return picked
 
     @staticmethod

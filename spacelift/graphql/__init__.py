@@ -42,3 +42,19 @@ def document(name: str) -> str:
         return DOCUMENTS[name]
     except KeyError:
         raise KeyError(f"no GraphQL document {name}.graphql in {_HERE}") from None
+
+
+def stack_runs_batch_document(field: str, stacks: int) -> str:
+    """``stack(id) { <field>(before:) }`` for ``stacks`` stacks in one operation, aliased ``s0``, ``s1``, …
+
+    It spreads the same ``RunFields`` fragment as ``stack_runs.graphql``: one definition of a run page.
+    """
+    if field not in ("runs", "proposedRuns") or stacks < 1:
+        raise ValueError(f"cannot batch {field!r} for {stacks} stacks")
+    name = "StackRunsBatch" if field == "runs" else "StackProposedRunsBatch"
+    params = ", ".join(f"$s{n}: ID!, $b{n}: ID" for n in range(stacks))
+    selections = "\n".join(
+        f"  s{n}: stack(id: $s{n}) {{\n    {field}(before: $b{n}) {{\n      ...RunFields\n    }}\n  }}"
+        for n in range(stacks)
+    )
+    return _with_fragments(f"query {name}({params}) {{\n{selections}\n}}\n")

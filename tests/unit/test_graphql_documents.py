@@ -6,7 +6,7 @@ import pytest
 from graphql import FieldNode, parse, validate
 
 from sandbox.spacelift.server import load_schema
-from spacelift.graphql import DOCUMENTS, FRAGMENTS, document
+from spacelift.graphql import DOCUMENTS, FRAGMENTS, document, stack_runs_batch_document
 
 SCHEMA = load_schema()
 
@@ -51,3 +51,15 @@ def test_no_document_selects_secret_material() -> None:
 def test_unknown_document_names_the_file() -> None:
     with pytest.raises(KeyError, match="no GraphQL document nope.graphql"):
         document("nope")
+
+
+@pytest.mark.parametrize("field", ["runs", "proposedRuns"])
+def test_batched_run_page_documents_are_valid(field: str) -> None:
+    for stacks in (1, 3, 10):
+        errors = validate(SCHEMA, parse(stack_runs_batch_document(field, stacks)))
+        assert [e.message for e in errors] == []
+
+
+def test_batched_run_pages_refuse_other_fields() -> None:
+    with pytest.raises(ValueError, match="cannot batch 'outputs'"):
+        stack_runs_batch_document("outputs", 2)
