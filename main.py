@@ -11,6 +11,7 @@ from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
 from port_ocean.core.probe import ProbeContext
 
 from integration import DeploymentResourceConfig, ObjectKind, StackResourceConfig
+from spacelift.actions.registry import register_actions
 from spacelift.connection import get_connection
 from spacelift.connection import get_exporters as exporters
 from spacelift.options import RunOptions, StackOptions
@@ -23,6 +24,7 @@ from spacelift.webhooks.run_state_processor import RunStateProcessor
 ocean.add_webhook_processor(WEBHOOK_PATH, RunStateProcessor)
 ocean.add_webhook_processor(WEBHOOK_PATH, AuditTrailProcessor)
 ocean.add_webhook_processor(WEBHOOK_PATH, IgnoredEventProcessor)
+register_actions()
 
 
 @ocean.on_start()

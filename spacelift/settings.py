@@ -29,6 +29,7 @@ ENV_FALLBACKS: dict[str, tuple[str, ...]] = {
     "spacelift_webhook_secret": ("SPACELIFT_WEBHOOK_SECRET",),
     "spacelift_max_concurrent_requests": ("SPACELIFT_MAX_CONCURRENT_REQUESTS",),
     "spacelift_page_size": ("SPACELIFT_PAGE_SIZE",),
+    "spacelift_run_poll_seconds": ("SPACELIFT_RUN_POLL_SECONDS",),
 }
 
 DEFAULT_MAX_RETRIES = 2
@@ -50,6 +51,7 @@ class SpaceliftSettings:
     webhook_secret: str | None = field(default=None, repr=False)
     max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
     page_size: int = DEFAULT_PAGE_SIZE
+    run_poll_seconds: int | None = None  # None: 10 s, or 60 s when webhooks (OCEAN__BASE_URL) are configured
 
     @property
     def graphql_url(self) -> str:
@@ -179,6 +181,11 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
         problems,
     )
 
+    poll_raw = _pick("spacelift_run_poll_seconds", config, env, has_default=False)
+    run_poll_seconds = (
+        _int_setting("spaceliftRunPollSeconds", poll_raw, 0, 1, 3600, problems) if poll_raw else None
+    )
+
     if problems:
         raise SpaceliftNotConfiguredError(problems)
 
@@ -193,4 +200,5 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
         webhook_secret=_pick("spacelift_webhook_secret", config, env, has_default=False),
         max_concurrent_requests=concurrency,
         page_size=page_size,
+        run_poll_seconds=run_poll_seconds,
     )

@@ -7,7 +7,6 @@ Read-only view: ``GET /_sandbox/entities`` (JSON by blueprint), ``GET /_sandbox/
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import time
@@ -15,6 +14,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+import jwt
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -46,6 +46,7 @@ class SandboxPort:
         self.rejected: list[dict[str, Any]] = []
         self.requests: Counter[str] = Counter()
         self.resync_states: list[dict[str, Any]] = []
+        self.action_runs: dict[str, dict[str, Any]] = {}  # what users started in Port's UI, and what happened
         self.app = Starlette(
             routes=[
                 Route("/v1/auth/access_token", self.access_token, methods=["POST"]),
@@ -71,6 +72,13 @@ class SandboxPort:
                 Route("/v1/pages", self.ok, methods=["POST"]),
                 Route("/v1/blueprints/{bp}/scorecards", self.ok, methods=["POST"]),
                 Route("/ingest/{rest:path}", self.ok, methods=["POST", "PUT", "PATCH"]),
+                Route("/v1/actions/runs/claim-pending", self.claim_pending, methods=["POST"]),
+                Route("/v1/actions/runs/ack", self.ack_run, methods=["PATCH"]),
+                Route("/v1/actions/runs", self.find_runs, methods=["GET"]),
+                Route("/v1/actions/runs/{id}", self.patch_run, methods=["PATCH"]),
+                Route("/v1/actions/runs/{id}/logs", self.run_log, methods=["POST"]),
+                Route("/v1/workflows/runs/claim-pending", self.claim_no_workflow_runs, methods=["POST"]),
+                Route("/_sandbox/actions/runs", self.sandbox_action_runs, methods=["GET", "POST"]),
                 Route("/_sandbox/", self.page, methods=["GET"]),
                 Route("/_sandbox/entities", self.view_entities, methods=["GET"]),
                 Route("/_sandbox/summary", self.view_summary, methods=["GET"]),
@@ -88,8 +96,8 @@ class SandboxPort:
                 {"ok": False, "error": "unauthorized", "message": "bad client credentials"}, status_code=401
             )
         claims = {"isMachine": True, "orgId": "org_sandbox", "exp": int(time.time()) + 3600}
-        segment = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
-        return JSONResponse({"accessToken": f"e30.{segment}.sig", "expiresIn": 3600, "tokenType": "Bearer"})
+        token = jwt.encode(claims, "sandbox-port-signing-key-of-32-bytes-or-more", algorithm="HS256")
+        return JSONResponse({"accessToken": token, "expiresIn": 3600, "tokenType": "Bearer"})
 
     async def organization(self, request: Request) -> Response:
         return JSONResponse({"organization": {"id": "org_sandbox", "featureFlags": [], "isBlocked": False}})
@@ -273,6 +281,92 @@ class SandboxPort:
         query = await request.json()
         found = [e for e in self.entities.values() if not e.get("stub") and matches(e, query)]
         return JSONResponse({"ok": True, "entities": found})
+
+    # --- self-service action runs ---------------------------------------------------------------------
+
+    def start_action_run(
+        self, installation: str, action_type: str, properties: dict[str, Any]
+    ) -> dict[str, Any]:
+        """What clicking a self-service action in Port does: a pending run for the integration to claim."""
+        run_id = f"r_{len(self.action_runs) + 1:04d}"
+        self.action_runs[run_id] = {
+            "id": run_id, "status": "IN_PROGRESS", "acked": False, "claimed": False, "logs": [], "link": None,
+            "externalRunId": None, "statusLabel": None, "action": {"identifier": f"spacelift_{action_type}"},
+            "payload": {"type": "INTEGRATION_ACTION", "installationId": installation,
+                        "integrationActionType": action_type, "integrationActionExecutionProperties": properties},
+        }  # fmt: skip
+        return self.action_runs[run_id]
+
+    def _public_run(self, run: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in run.items() if k not in ("acked", "claimed", "logs")}
+
+    async def claim_pending(self, request: Request) -> Response:
+        body = await request.json()
+        excluded = set(body.get("exclude") or [])
+        claimed: list[dict[str, Any]] = []
+        for run in self.action_runs.values():
+            if len(claimed) >= body.get("limit", 10):
+                break
+            if run["claimed"] or run["status"] != "IN_PROGRESS" or run["action"]["identifier"] in excluded:
+                continue
+            if run["payload"]["installationId"] != body.get("installationId"):
+                continue
+            run["claimed"] = True
+            claimed.append(self._public_run(run))
+        return JSONResponse({"runs": claimed})
+
+    async def claim_no_workflow_runs(self, request: Request) -> Response:
+        return JSONResponse({"nodeRuns": []})
+
+    async def ack_run(self, request: Request) -> Response:
+        run = self.action_runs.get((await request.json()).get("runId", ""))
+        if run is None:
+            return _not_found("run")
+        if run["acked"]:
+            return JSONResponse({"ok": False, "error": "already_acknowledged"}, status_code=409)
+        run["acked"] = True
+        return JSONResponse({"ok": True})
+
+    async def patch_run(self, request: Request) -> Response:
+        run = self.action_runs.get(request.path_params["id"])
+        if run is None:
+            return _not_found("run")
+        if run["status"] != "IN_PROGRESS":
+            return JSONResponse({"ok": False, "error": "run_already_completed"}, status_code=422)
+        changes = await request.json()
+        run.update(
+            {
+                k: v
+                for k, v in changes.items()
+                if k in ("status", "link", "externalRunId", "statusLabel", "summary")
+            }
+        )
+        return JSONResponse({"ok": True, "run": self._public_run(run)})
+
+    async def run_log(self, request: Request) -> Response:
+        run = self.action_runs.get(request.path_params["id"])
+        if run is None:
+            return _not_found("run")
+        run["logs"].append((await request.json()).get("message", ""))
+        return JSONResponse({"ok": True})
+
+    async def find_runs(self, request: Request) -> Response:
+        external = request.query_params.get("external_run_id")
+        runs = [
+            self._public_run(r)
+            for r in self.action_runs.values()
+            if external and r["externalRunId"] == external
+        ]
+        return JSONResponse({"ok": True, "runs": runs})
+
+    async def sandbox_action_runs(self, request: Request) -> Response:
+        if request.method == "POST":
+            body = await request.json()
+            run = self.start_action_run(
+                body.get("installationId", "spacelift"), body["action"], body.get("properties", {})
+            )
+            return JSONResponse(run)
+        return JSONResponse(list(self.action_runs.values()))
 
     # --- read-only views --------------------------------------------------------------------------
 

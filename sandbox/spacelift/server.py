@@ -81,6 +81,7 @@ class SandboxSpacelift:
         self.by_operation: Counter[str] = Counter()
         self.by_root_field: Counter[str] = Counter()
         self.by_status: Counter[int] = Counter()
+        self.mutations: list[tuple[str, dict[str, Any]]] = []  # (root field, variables), in arrival order
         self.app = Starlette(
             routes=[
                 Route("/graphql", self._graphql, methods=["POST"]),
@@ -182,6 +183,8 @@ class SandboxSpacelift:
                     {"data": None, "errors": [{"message": "unauthorized", "path": [blocked[0]]}]}, 200
                 )
 
+        if operation is not None and operation.operation.value == "mutation" and not is_login:
+            self.mutations.extend((name, dict(variables)) for name in root_fields)
         result = execute(self.schema, document, root_value=self.root, context_value=context,
                          variable_values=variables, operation_name=operation_name)  # fmt: skip
         if asyncio.iscoroutine(result):  # pragma: no cover - every resolver is synchronous

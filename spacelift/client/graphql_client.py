@@ -79,11 +79,16 @@ class SpaceliftClient:
         else:
             raise ValueError("SpaceliftClient needs an API key id and secret, or a token")
         self.requests_sent = 0
+        self.throttled_until = 0.0  # monotonic time before which Spacelift asked us to slow down
 
     @property
     def auth_generation(self) -> int:
         """How many times a token has been issued; lets callers notice a mid-stream re-login."""
         return getattr(self.tokens, "exchanges", 0)
+
+    def seconds_until_unthrottled(self) -> float:
+        """How long Spacelift's last throttling answer asks us to wait (0 when not throttled)."""
+        return max(0.0, self.throttled_until - time.monotonic())
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -129,6 +134,8 @@ class SpaceliftClient:
                 attempt += 1
                 retry_after = getattr(error, "retry_after", None)
                 delay = self._backoff.delay(attempt, retry_after)
+                if isinstance(error, SpaceliftRateLimitedError):
+                    self.throttled_until = max(self.throttled_until, time.monotonic() + delay)
                 logger.warning(
                     f"Spacelift {name} failed ({error}); retry {attempt}/{self._max_retries} in {delay:.2f}s"
                 )

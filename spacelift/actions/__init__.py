@@ -1,0 +1,1 @@
+"""Port self-service actions executed by the integration (Ocean's action executors)."""

@@ -1,0 +1,82 @@
+"""Action building blocks: per-stack turn order and the messages people see when Spacelift refuses."""
+
+from __future__ import annotations
+
+import asyncio
+
+from spacelift.actions.base import explain
+from spacelift.actions.run_completion import outcome
+from spacelift.actions.stack_turns import StackTurns
+from spacelift.client import SpaceliftAuthError, SpaceliftPermanentError
+
+
+async def test_runs_on_one_stack_execute_in_ticket_order_whatever_the_scheduling() -> None:
+    turns = StackTurns()
+    done: list[str] = []
+    for run_id in ("a", "b", "c"):
+        turns.take_ticket("stack:s", run_id)
+
+    async def work(run_id: str, delay: float) -> None:
+        await asyncio.sleep(delay)  # c arrives first, a last
+        async with turns.turn("stack:s", run_id):
+            await asyncio.sleep(0.01)
+            done.append(run_id)
+
+    await asyncio.gather(work("c", 0.0), work("b", 0.01), work("a", 0.02))
+    assert done == ["a", "b", "c"]
+
+
+async def test_other_stacks_do_not_wait() -> None:
+    turns = StackTurns()
+    turns.take_ticket("stack:s", "first")
+    turns.take_ticket("stack:t", "other")
+    async with turns.turn("stack:t", "other"):
+        pass  # would hang if stacks shared a queue
+
+
+async def test_a_ticket_whose_run_never_executes_stops_blocking() -> None:
+    turns = StackTurns(stale_after=0.05)
+    turns.take_ticket("stack:s", "ghost")
+    turns.take_ticket("stack:s", "real")
+    await asyncio.wait_for(_enter(turns, "real"), timeout=3)
+
+
+async def _enter(turns: StackTurns, run_id: str) -> None:
+    async with turns.turn("stack:s", run_id):
+        pass
+
+
+def test_spacelift_refusals_become_specific_messages() -> None:
+    locked = explain(
+        SpaceliftPermanentError("Spacelift SpaceliftStackLock failed: stack x is already locked by jdoe"),
+        "lock stack x",
+    )
+    assert (
+        locked.status_label == "Stack locked" and "locked by jdoe" in str(locked) and "unlock" in str(locked)
+    )
+    missing = explain(
+        SpaceliftPermanentError("Spacelift SpaceliftRunTrigger failed: stack nope not found"),
+        "trigger a run on stack nope",
+    )
+    assert missing.status_label == "Not found" and "stack nope not found" in str(missing)
+    state = explain(
+        SpaceliftPermanentError(
+            "Spacelift SpaceliftRunConfirm failed: run r is FINISHED, not in a confirmable state"
+        ),
+        "confirm run r",
+    )
+    assert state.status_label == "Wrong state"
+    denied = explain(
+        SpaceliftAuthError("Spacelift rejected API key 01K for SpaceliftRunTrigger (unauthorized): check"),
+        "trigger a run on stack s",
+    )
+    assert denied.status_label == "No permission" and "may not trigger a run on stack s" in str(denied)
+    other = explain(SpaceliftPermanentError("Spacelift X failed: something new"), "lock stack x")
+    assert other.status_label == "Spacelift error" and "something new" in str(other)
+
+
+def test_run_outcomes() -> None:
+    assert outcome("FINISHED") == (True, "finished")
+    assert outcome("UNCONFIRMED") == (True, "is waiting for confirmation")
+    assert outcome("DISCARDED") == (False, "was discarded")
+    assert outcome("APPLYING") is None
