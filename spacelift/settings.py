@@ -183,7 +183,9 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
 
     poll_raw = _pick("spacelift_run_poll_seconds", config, env, has_default=False)
     run_poll_seconds = (
-        _int_setting("spaceliftRunPollSeconds", poll_raw, 0, 1, 3600, problems) if poll_raw else None
+        _int_setting("spaceliftRunPollSeconds", poll_raw, 0, 1, 3600, problems)
+        if poll_raw is not None
+        else None
     )
 
     if problems:

@@ -10,31 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from loguru import logger
-from port_ocean.context.ocean import ocean
 from port_ocean.core.handlers.webhook.abstract_webhook_processor import AbstractWebhookProcessor
 from port_ocean.core.handlers.webhook.webhook_event import EventHeaders, EventPayload, WebhookEvent
 from pydantic import ValidationError
 
 from spacelift.client.errors import SpaceliftError
-from spacelift.settings import ENV_FALLBACKS
+from spacelift.connection import get_connection
 from spacelift.webhooks.payloads import AuditTrailEvent, RunStateEvent, describe
 from spacelift.webhooks.signature import signature_problem
 
 ACCEPTED = "accepted"
 _VERDICT = "_spacelift_verdict"
-
-
-def webhook_secret() -> str | None:
-    """The configured secret (read without building a client: rejecting needs no Spacelift call)."""
-    import os
-
-    secret = ocean.integration_config.get("spacelift_webhook_secret")
-    if secret:
-        return str(secret)
-    for name in ENV_FALLBACKS["spacelift_webhook_secret"]:
-        if os.environ.get(name):
-            return os.environ[name]
-    return None
 
 
 async def verdict(event: WebhookEvent) -> str:
@@ -50,7 +36,7 @@ async def verdict(event: WebhookEvent) -> str:
 
 
 async def _judge(event: WebhookEvent) -> str:
-    secret = webhook_secret()
+    secret = get_connection().settings.webhook_secret
     if secret:
         request = event._original_request
         if request is None:

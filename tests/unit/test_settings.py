@@ -70,6 +70,7 @@ def test_short_endpoint_name_and_ready_token() -> None:
         ({**GOOD, "spacelift_api_key_id": ""}, ["spaceliftApiKeyId is not set"]),
         ({**GOOD, "spacelift_max_retries": "many"}, ["spaceliftMaxRetries='many' is not a whole number"]),
         ({**GOOD, "spacelift_page_size": 500}, ["spaceliftPageSize=500 is out of range"]),
+        ({**GOOD, "spacelift_run_poll_seconds": 0}, ["spaceliftRunPollSeconds=0 is out of range"]),
     ],
 )
 def test_every_problem_is_one_clear_line(config, expected) -> None:
