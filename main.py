@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import cast
 
 from loguru import logger
@@ -12,7 +13,8 @@ from port_ocean.core.probe import ProbeContext
 
 from integration import DeploymentResourceConfig, ObjectKind, StackResourceConfig
 from spacelift.actions.registry import register_actions
-from spacelift.connection import get_connection
+from spacelift.client import SpaceliftNotConfiguredError
+from spacelift.connection import get_connection, settings_from_ocean
 from spacelift.connection import get_exporters as exporters
 from spacelift.options import RunOptions, StackOptions
 from spacelift.probe import probe_spacelift
@@ -21,6 +23,18 @@ from spacelift.webhooks.audit_trail_processor import AuditTrailProcessor
 from spacelift.webhooks.ignored_event_processor import IgnoredEventProcessor
 from spacelift.webhooks.run_state_processor import RunStateProcessor
 
+
+def stop_on_bad_configuration() -> None:
+    """A missing or malformed setting stops start-up here: one line per problem, no traceback."""
+    try:
+        settings_from_ocean()
+    except SpaceliftNotConfiguredError as error:
+        for problem in error.problems:
+            print(f"configuration error: {problem}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
+stop_on_bad_configuration()
 ocean.add_webhook_processor(WEBHOOK_PATH, RunStateProcessor)
 ocean.add_webhook_processor(WEBHOOK_PATH, AuditTrailProcessor)
 ocean.add_webhook_processor(WEBHOOK_PATH, IgnoredEventProcessor)
@@ -29,7 +43,7 @@ register_actions()
 
 @ocean.on_start()
 async def on_start() -> None:
-    settings = get_connection().settings  # a configuration problem stops start-up here, naming the setting
+    settings = get_connection().settings
     logger.info(f"Spacelift integration for {settings.api_endpoint} (account {settings.account_name})")
     if not settings.webhook_secret and ocean.event_listener_type != "ONCE":
         logger.warning(

@@ -123,3 +123,21 @@ def wait_for(condition, process: subprocess.Popen[bytes], what: str, timeout: fl
         assert process.poll() is None, f"ocean sail exited ({process.returncode}) while waiting for {what}"
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.2)
+
+
+def test_bad_configuration_stops_ocean_sail_with_one_line_per_problem(stage) -> None:
+    env = integration_env(stage, "ONCE", {
+        "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_ENDPOINT": "not-a-url",
+        "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_SECRET": "",
+    })  # fmt: skip
+    result = subprocess.run(ocean_command(), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2
+    assert "Traceback" not in output
+    problems = [line for line in output.splitlines() if line.startswith("configuration error:")]
+    assert (
+        len(problems) == 2
+        and "is not a URL" in problems[0]
+        and "spaceliftApiKeySecret is not set" in problems[1]
+    )
+    assert stage.spacelift.snapshot()["requests"] == 0
