@@ -24,7 +24,7 @@ from sandbox.demo import free_port
 from sandbox.spacelift import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
 from spacelift.client import SpaceliftClient
 from spacelift.exporters import Exporters
-from spacelift.graphql import document
+from spacelift.graphql import document, stack_runs_batch_document
 from spacelift.options import RunOptions, StackOptions
 
 
@@ -68,10 +68,11 @@ async def measure(name: str, url: str, produce: Any) -> dict[str, Any]:
 
 async def naive_runs(client: SpaceliftClient, exporters: Exporters) -> Any:
     """The earlier attempts' shape: list stacks, then one runs request per stack, one at a time."""
+    one_stack = stack_runs_batch_document("runs", 1)
     async for stacks in exporters.stack.get_paginated_resources(StackOptions()):
         for stack in stacks:
-            data = await client.execute(document("stack_runs"), {"stackId": stack["id"], "before": None})
-            yield (data.get("stack") or {}).get("runs") or []
+            data = await client.execute(one_stack, {"s0": stack["id"], "b0": None})
+            yield (data.get("s0") or {}).get("runs") or []
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

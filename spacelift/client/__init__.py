@@ -9,7 +9,7 @@ from spacelift.client.errors import (
     SpaceliftTemporaryError,
 )
 from spacelift.client.graphql_client import SpaceliftClient
-from spacelift.client.pagination import list_all, run_pages, run_pages_of_stacks, search_pages
+from spacelift.client.pagination import list_all, run_pages_of_stacks, search_pages
 
 __all__ = [
     "SpaceliftAuthError",
@@ -20,7 +20,6 @@ __all__ = [
     "SpaceliftRateLimitedError",
     "SpaceliftTemporaryError",
     "list_all",
-    "run_pages",
     "run_pages_of_stacks",
     "search_pages",
 ]

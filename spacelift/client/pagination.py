@@ -2,9 +2,9 @@
 
 * ``search_pages``: ``search*(input: SearchInput!)`` connections, forward cursors
   (``first``/``after``, ``pageInfo { hasNextPage endCursor }``).
-* ``run_pages``: ``stack(id) { runs(before: ID) }``, newest first; the next page is asked for with the
-  last run's id and the history ends at an empty page. ``run_pages_of_stacks`` does the same for many
-  stacks at once, several stacks per request (GraphQL aliases), so deep histories cost no N+1.
+* ``run_pages_of_stacks``: ``stack(id) { runs(before: ID) }``, newest first; the next page is asked for
+  with the last run's id and a history ends at an empty page. Many stacks are walked at once, several
+  per request (GraphQL aliases), so deep histories cost no request per stack.
 
 An expired session can answer with an *empty* page instead of an error (spacectl #364), so an empty
 first page is double-checked with ``viewer`` and re-asked once if that forced a re-login.
@@ -100,47 +100,22 @@ async def search_pages(
         after = cursor
 
 
-async def run_pages(
-    client: SpaceliftClient,
-    doc: str,
-    runs_path: str,
-    *,
-    variables: dict[str, Any],
-    before: str | None = None,
-) -> AsyncIterator[Page]:
-    """Yield pages of ``runs(before:)`` (newest first) until an empty page.
-
-    ``runs_path`` is the path to the list in ``data`` (e.g. ``stack.runs``). A null parent (the stack
-    is gone) ends the history quietly; the document must take ``$before: ID``.
-    """
-    while True:
-        data = await client.execute(doc, {**variables, "before": before})
-        runs = dig(data, runs_path)
-        if not runs:
-            return
-        yield runs
-        last_id = runs[-1].get("id")
-        if not last_id or last_id == before:
-            return
-        before = last_id
-
-
 async def run_pages_of_stacks(
     client: SpaceliftClient,
     field: str,
-    befores: dict[str, str],
+    befores: dict[str, str | None],
     keep_going: Callable[[str, Page], bool],
     *,
     stacks_per_request: int = 10,
 ) -> None:
     """Walk ``stack(id) { <field>(before:) }`` for many stacks, ``stacks_per_request`` per request.
 
-    ``befores`` maps stack id → the last run id seen; ``keep_going(stack_id, page)`` consumes each page
-    and says whether that stack needs an older one. A batched request Spacelift refuses as too large
+    ``befores`` maps stack id → the last run id seen (None: start at the newest run);
+    ``keep_going(stack_id, page)`` consumes each page and says whether that stack needs an older one. A batched request Spacelift refuses as too large
     (a permanent error) is retried one stack per request, and the rest of the walk stays unbatched.
     """
     size = stacks_per_request
-    pending = dict(befores)
+    pending: dict[str, str | None] = dict(befores)
     while pending:
         chunks = list(batched(pending.items(), size))
         try:
@@ -161,7 +136,7 @@ async def run_pages_of_stacks(
         befores = pending
 
 
-async def _next_pages(client: SpaceliftClient, field: str, befores: dict[str, str]) -> dict[str, Page]:
+async def _next_pages(client: SpaceliftClient, field: str, befores: dict[str, str | None]) -> dict[str, Page]:
     ids = list(befores)
     variables: dict[str, Any] = {}
     for n, stack_id in enumerate(ids):

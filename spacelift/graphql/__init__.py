@@ -47,7 +47,7 @@ def document(name: str) -> str:
 def stack_runs_batch_document(field: str, stacks: int) -> str:
     """``stack(id) { <field>(before:) }`` for ``stacks`` stacks in one operation, aliased ``s0``, ``s1``, …
 
-    It spreads the same ``RunFields`` fragment as ``stack_runs.graphql``: one definition of a run page.
+    It spreads the ``RunFields`` fragment, like ``search_stack_runs.graphql``: one definition of a run.
     """
     if field not in ("runs", "proposedRuns") or stacks < 1:
         raise ValueError(f"cannot batch {field!r} for {stacks} stacks")

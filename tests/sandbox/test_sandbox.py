@@ -21,14 +21,13 @@ from spacelift.client import (
     SpaceliftPermanentError,
     SpaceliftRateLimitedError,
     SpaceliftTemporaryError,
-    run_pages,
+    run_pages_of_stacks,
     search_pages,
 )
 from tests.sandbox_helpers import client_for
 
 STACK_IDS = "query StackIds { stacks { id } }"
 SEARCH = "query S($input: SearchInput!) { searchStacks(input: $input) { edges { node { id } } pageInfo { endCursor hasNextPage } } }"
-RUNS = "query R($stackId: ID!, $before: ID) { stack(id: $stackId) { runs(before: $before) { id state } } }"
 
 
 @pytest.fixture
@@ -119,12 +118,13 @@ async def test_search_predicates_filter_server_side(sandbox) -> None:
 async def test_runs_before_pagination_is_newest_first_with_fixed_pages() -> None:
     with running_sandbox("small", runs_page_size=4) as (sb, server):
         stack_id = next(iter(sb.account.stacks))
-        pages = [
-            p
-            async for p in run_pages(
-                client_for(server.url), RUNS, "stack.runs", variables={"stackId": stack_id}
-            )
-        ]
+        pages: list[list[dict[str, Any]]] = []
+
+        def keep_going(_: str, page: list[dict[str, Any]]) -> bool:
+            pages.append(page)
+            return True
+
+        await run_pages_of_stacks(client_for(server.url), "runs", {stack_id: None}, keep_going)
         assert [len(p) for p in pages] == [4, 2]
         ids = [r["id"] for p in pages for r in p]
         assert ids == [r["id"] for r in sb.account.tracked_runs(stack_id)]

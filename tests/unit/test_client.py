@@ -22,7 +22,7 @@ from spacelift.client import (
     SpaceliftPermanentError,
     SpaceliftRateLimitedError,
     SpaceliftTemporaryError,
-    run_pages,
+    run_pages_of_stacks,
     search_pages,
 )
 from spacelift.client.retry_policy import BackoffPolicy, parse_retry_after
@@ -363,9 +363,6 @@ async def test_concurrency_is_bounded(fake) -> None:
 # --- pagination ---------------------------------------------------------------------------------
 
 SEARCH_DOC = "query SearchStacks($input: SearchInput!) { searchStacks(input: $input) { edges { node { id } } pageInfo { endCursor hasNextPage } } }"
-RUNS_DOC = (
-    "query StackRuns($stackId: ID!, $before: ID) { stack(id: $stackId) { runs(before: $before) { id } } }"
-)
 
 
 async def test_search_pages_follows_cursors_across_pages(mock_api, fake) -> None:
@@ -428,29 +425,54 @@ async def test_search_pages_refuses_a_repeated_cursor(mock_api, fake) -> None:
             pass
 
 
-async def test_run_pages_walks_history_with_before(mock_api, fake) -> None:
-    history = [f"r{i:02d}" for i in range(25, 0, -1)]  # newest first
+async def test_run_pages_of_stacks_walks_histories_several_stacks_per_request(mock_api, fake) -> None:
+    histories: dict[str, list[str] | None] = {
+        "a": [f"a{i:02d}" for i in range(25, 0, -1)],
+        "b": ["b3", "b2", "b1"],
+        "gone": None,
+    }
 
     def page(request: httpx.Request) -> httpx.Response:
-        before = json.loads(request.content)["variables"]["before"]
-        start = history.index(before) + 1 if before else 0
-        return gql({"stack": {"runs": [{"id": r} for r in history[start : start + 10]]}})
+        variables = json.loads(request.content)["variables"]
+        data: dict[str, Any] = {}
+        for n in range(len(variables) // 2):
+            history, before = histories[variables[f"s{n}"]], variables[f"b{n}"]
+            if history is None:
+                data[f"s{n}"] = None
+                continue
+            start = history.index(before) + 1 if before else 0
+            data[f"s{n}"] = {"runs": [{"id": r} for r in history[start : start + 10]]}
+        return gql(data)
 
     fake.queue = [page] * 10
-    pages = [p async for p in run_pages(make_client(), RUNS_DOC, "stack.runs", variables={"stackId": "s"})]
-    assert [len(p) for p in pages] == [10, 10, 5]
-    assert [r["id"] for p in pages for r in p] == history
-    befores = [
-        r["body"]["variables"]["before"] for r in fake.requests if r["body"]["operationName"] == "StackRuns"
+    seen: dict[str, list[str]] = {"a": [], "b": [], "gone": []}
+
+    def keep_going(stack_id: str, runs: list[dict[str, Any]]) -> bool:
+        seen[stack_id] += [r["id"] for r in runs]
+        return True
+
+    befores: dict[str, str | None] = {"a": None, "b": None, "gone": None}
+    await run_pages_of_stacks(make_client(), "runs", befores, keep_going, stacks_per_request=2)
+    assert seen == {"a": histories["a"], "b": histories["b"], "gone": []}
+    batches = [
+        r["body"]["variables"] for r in fake.requests if r["body"]["operationName"] == "StackRunsBatch"
     ]
-    assert befores == [None, "r16", "r06", "r01"]
+    # round 1: {a, b} + {gone}; round 2: {a, b}; round 3: {a}; round 4: {a} answers empty
+    assert [sorted(v[k] for k in v if k.startswith("s")) for v in batches] == [
+        ["a", "b"], ["gone"], ["a", "b"], ["a"], ["a"]]  # fmt: skip
+    assert [v["b0"] for v in batches if v["s0"] == "a"] == [None, "a16", "a06", "a01"]
 
 
-async def test_run_pages_of_a_missing_stack_is_empty(mock_api, fake) -> None:
-    fake.queue = [gql({"stack": None})]
-    assert [
-        p async for p in run_pages(make_client(), RUNS_DOC, "stack.runs", variables={"stackId": "x"})
-    ] == []
+async def test_run_pages_of_stacks_stops_where_the_caller_says(mock_api, fake) -> None:
+    fake.queue = [gql({"s0": {"runs": [{"id": "r3"}, {"id": "r2"}]}})]
+    calls: list[int] = []
+
+    def keep_going(stack_id: str, runs: list[dict[str, Any]]) -> bool:
+        calls.append(len(runs))
+        return False
+
+    await run_pages_of_stacks(make_client(), "runs", {"s": None}, keep_going)
+    assert calls == [2] and fake.operations.count("StackRunsBatch") == 1
 
 
 # --- secrets ------------------------------------------------------------------------------------
