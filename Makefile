@@ -29,8 +29,8 @@ install/local-core: $(VENV)/.installed ## editable Ocean core: make install/loca
 run: $(VENV)/.installed ## run the integration (reads .env); stops at once on missing settings
 	@$(ACTIVATE) && python -m spacelift.preflight && ocean sail
 
-demo: $(VENV)/.installed ## ocean sail --once against local Spacelift and Port stand-ins; prints what landed
-	$(ACTIVATE) && python -m sandbox.demo --profile $${PROFILE:-medium}
+demo: $(VENV)/.installed ## ocean sail --once against local Spacelift and Port stand-ins; LIVE=1 keeps it running
+	$(ACTIVATE) && python -m sandbox.demo --profile $${PROFILE:-medium} $(if $(LIVE),--live,)
 
 demo/live: $(VENV)/.installed ## the same, kept running with live events and a few signed webhooks (Ctrl-C stops)
 	$(ACTIVATE) && python -m sandbox.demo --profile $${PROFILE:-medium} --live

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -31,9 +30,8 @@ SEARCH = "query S($input: SearchInput!) { searchStacks(input: $input) { edges { 
 
 
 @pytest.fixture
-def sandbox() -> Iterator[tuple[SandboxSpacelift, str]]:
-    with running_sandbox("small") as (sb, server):
-        yield sb, server.url
+def sandbox(spacelift_sandbox: tuple[SandboxSpacelift, str]) -> tuple[SandboxSpacelift, str]:
+    return spacelift_sandbox
 
 
 CONTROL = httpx.Client(verify=False, timeout=10)
