@@ -45,7 +45,7 @@ register_actions()
 async def on_start() -> None:
     settings = get_connection().settings
     logger.info(f"Spacelift integration for {settings.api_endpoint} (account {settings.account_name})")
-    if not settings.webhook_secret and ocean.event_listener_type != "ONCE":
+    if not settings.webhook_secret and ocean.app.base_url and ocean.event_listener_type != "ONCE":
         logger.warning(
             "spaceliftWebhookSecret is not set: live events are accepted unsigned, so anyone who can reach "
             "the webhook endpoint can write run data into Port. Set the secret in Spacelift and here."
