@@ -335,3 +335,27 @@ async def test_unknown_stack_mutation_is_a_clear_error(sandbox) -> None:
         await client_for(url).execute(
             "mutation T($stack: ID!) { runTrigger(stack: $stack) { id } }", {"stack": "nope"}
         )
+
+
+@pytest.mark.parametrize(
+    "switch, error",
+    [
+        ({"error_rate": 1.0}, SpaceliftTemporaryError),
+        ({"drop_rate": 1.0}, SpaceliftTemporaryError),
+        ({"malformed_rate": 1.0}, SpaceliftTemporaryError),
+        (
+            {"rate_limit_rps": 0.001, "rate_limit_burst": 0, "rate_limit_mode": "rate_limit_error"},
+            SpaceliftRateLimitedError,
+        ),
+    ],
+)
+async def test_probability_switches_inject_faults_until_turned_off(sandbox, switch, error) -> None:
+    sb, url = sandbox
+    client = client_for(url, max_retries=0)
+    await client.execute(STACK_IDS)
+    control(url, "faults", switch)
+    with pytest.raises(error):
+        await client.execute(STACK_IDS)
+    control(url, "faults", {key: 0 if key != "rate_limit_mode" else "429" for key in switch})
+    assert len((await client.execute(STACK_IDS))["stacks"]) == 12
+    assert sum(control(url, "stats")["faults_injected"].values()) == 1
