@@ -106,9 +106,7 @@ class SandboxPort:
         return JSONResponse({"integrations": []})
 
     async def ok(self, request: Request) -> Response:
-        self.requests[
-            f"other {request.url.path.split('/')[2] if request.url.path.count('/') > 1 else ''}"
-        ] += 1
+        self.requests["other"] += 1
         return JSONResponse({"ok": True})
 
     # --- integrations -----------------------------------------------------------------------------
