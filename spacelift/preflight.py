@@ -3,28 +3,16 @@ setting is one clear line, not a traceback. Reads the environment and ``.env`` a
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
-
-from dotenv import dotenv_values
 
 from spacelift.client.errors import SpaceliftNotConfiguredError
-from spacelift.settings import OCEAN_PREFIX, load_settings
+from spacelift.settings import OCEAN_PREFIX, load_settings, merged_environment
 
 PORT_SETTINGS = {
     "OCEAN__PORT__CLIENT_ID": "Port client ID",
     "OCEAN__PORT__CLIENT_SECRET": "Port client secret",
 }
-
-
-def merged_environment(env_file: Path = Path(".env")) -> dict[str, str]:
-    """The process environment over ``.env`` (the environment wins, as in Ocean)."""
-    from_file = (
-        {k: v for k, v in dotenv_values(env_file).items() if v is not None} if env_file.exists() else {}
-    )
-    return {**from_file, **os.environ}
 
 
 def integration_config_from(env: Mapping[str, str]) -> dict[str, str]:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from dotenv import dotenv_values
 
 from spacelift.client.errors import SpaceliftNotConfiguredError
 
@@ -78,6 +81,15 @@ def _pick(name: str, config: Mapping[str, Any], environ: Mapping[str, str], has_
     return value if value not in (None, "") else None
 
 
+def merged_environment(env_file: Path | None = None) -> dict[str, str]:
+    """The process environment over ``.env`` (the environment wins), as Ocean reads them."""
+    env_file = env_file or Path(".env")
+    from_file = (
+        {k: v for k, v in dotenv_values(env_file).items() if v is not None} if env_file.exists() else {}
+    )
+    return {**from_file, **os.environ}
+
+
 def normalize_endpoint(raw: str) -> str:
     """Accept the account URL with or without ``/graphql`` and trailing slashes."""
     endpoint = raw.strip().rstrip("/")
@@ -115,7 +127,7 @@ def _int_setting(
 
 def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> SpaceliftSettings:
     """Build settings or raise ``SpaceliftNotConfiguredError`` listing every problem."""
-    env = os.environ if environ is None else environ
+    env = merged_environment() if environ is None else environ
     problems: list[str] = []
 
     endpoint_raw = _pick("spacelift_api_endpoint", config, env, has_default=False)

@@ -103,3 +103,14 @@ def test_preflight_command_exits_non_zero_without_traceback(tmp_path: Path) -> N
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("configuration error:")]
     assert len(lines) == 4  # Port id, Port secret, endpoint, credentials
+
+
+def test_dotenv_counts_as_explicit_like_the_environment(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / ".env").write_text(
+        "OCEAN__INTEGRATION__CONFIG__SPACELIFT_MAX_RETRIES=1\nSPACELIFT_API_KEY_ID=from-dotenv\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SPACELIFT_MAX_RETRIES", "5")
+    settings = load_settings({**GOOD, "spacelift_api_key_id": "", "spacelift_max_retries": 1})
+    assert settings.max_retries == 1  # the .env OCEAN__ variable was set on purpose
+    assert settings.api_key_id == "from-dotenv"
