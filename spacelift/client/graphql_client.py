@@ -78,7 +78,6 @@ class SpaceliftClient:
             self._credential = f"API key {api_key_id}"
         else:
             raise ValueError("SpaceliftClient needs an API key id and secret, or a token")
-        self.requests_sent = 0
         self.throttled_until = 0.0  # monotonic time before which Spacelift asked us to slow down
 
     @property
@@ -158,7 +157,6 @@ class SpaceliftClient:
         body = {"query": doc, "variables": variables or {}, "operationName": name}
         started = time.monotonic()
         async with self._limiter:
-            self.requests_sent += 1
             try:
                 response = await self._http.post(self.graphql_url, json=body, headers=headers)
             except httpx.TimeoutException as exc:
