@@ -1,11 +1,13 @@
 """Typed port-app-config: one resource config per kind, selectors with titles and descriptions."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from port_ocean.core.handlers.port_app_config.api import APIPortAppConfig
 from port_ocean.core.handlers.port_app_config.models import PortAppConfig, ResourceConfig, Selector
 from port_ocean.core.integrations.base import BaseIntegration
 from pydantic.v1 import Field
+
+from spacelift import resync_outcome
 
 
 class ObjectKind:
@@ -119,3 +121,10 @@ class SpaceliftPortAppConfig(PortAppConfig):
 class SpaceliftIntegration(BaseIntegration):
     class AppConfigHandlerClass(APIPortAppConfig):
         CONFIG_CLASS = SpaceliftPortAppConfig
+
+    async def sync_raw_all(self, *args: Any, **kwargs: Any) -> bool:
+        """Ocean's resync, with its outcome reported: one ERROR line when anything failed, exit 1 in ONCE mode.
+
+        Every resync path (ONCE, scheduled, polling, Port's resync button) goes through this method.
+        """
+        return await resync_outcome.reported(super().sync_raw_all(*args, **kwargs), self.context.port_client)

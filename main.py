@@ -18,6 +18,7 @@ from spacelift.connection import get_connection, settings_from_ocean
 from spacelift.connection import get_exporters as exporters
 from spacelift.options import RunOptions, StackOptions
 from spacelift.probe import probe_spacelift
+from spacelift.resync_outcome import reported_pages
 from spacelift.webhooks import WEBHOOK_PATH
 from spacelift.webhooks.audit_trail_processor import AuditTrailProcessor
 from spacelift.webhooks.ignored_event_processor import IgnoredEventProcessor
@@ -59,55 +60,55 @@ async def on_probe(context: ProbeContext) -> ProbeContext:
 
 @ocean.on_resync(ObjectKind.SPACE)
 async def resync_spaces(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in exporters().space.get_paginated_resources():
+    async for page in reported_pages(kind, exporters().space.get_paginated_resources()):
         yield page
 
 
 @ocean.on_resync(ObjectKind.STACK)
 async def resync_stacks(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
     options = StackOptions.from_resource_config(cast(StackResourceConfig, event.resource_config))
-    async for page in exporters().stack.get_paginated_resources(options):
+    async for page in reported_pages(kind, exporters().stack.get_paginated_resources(options)):
         yield page
 
 
 @ocean.on_resync(ObjectKind.DEPLOYMENT)
 async def resync_deployments(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
     options = RunOptions.from_resource_config(cast(DeploymentResourceConfig, event.resource_config))
-    async for page in exporters().deployment.get_paginated_resources(options):
+    async for page in reported_pages(kind, exporters().deployment.get_paginated_resources(options)):
         yield page
 
 
 @ocean.on_resync(ObjectKind.POLICY)
 async def resync_policies(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in exporters().policy.get_paginated_resources():
+    async for page in reported_pages(kind, exporters().policy.get_paginated_resources()):
         yield page
 
 
 @ocean.on_resync(ObjectKind.USER)
 async def resync_users(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in exporters().user.get_paginated_resources():
+    async for page in reported_pages(kind, exporters().user.get_paginated_resources()):
         yield page
 
 
 @ocean.on_resync(ObjectKind.WORKER_POOL)
 async def resync_worker_pools(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in exporters().worker_pool.get_paginated_resources():
+    async for page in reported_pages(kind, exporters().worker_pool.get_paginated_resources()):
         yield page
 
 
 @ocean.on_resync(ObjectKind.CONTEXT)
 async def resync_contexts(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in exporters().context.get_paginated_resources():
+    async for page in reported_pages(kind, exporters().context.get_paginated_resources()):
         yield page
 
 
 @ocean.on_resync(ObjectKind.BLUEPRINT)
 async def resync_blueprints(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in exporters().blueprint.get_paginated_resources():
+    async for page in reported_pages(kind, exporters().blueprint.get_paginated_resources()):
         yield page
 
 
 @ocean.on_resync(ObjectKind.MODULE)
 async def resync_modules(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in exporters().module.get_paginated_resources():
+    async for page in reported_pages(kind, exporters().module.get_paginated_resources()):
         yield page

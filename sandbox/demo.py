@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from sandbox.fault_proxy import FaultProxy
 from sandbox.port.server import SandboxPort
 from sandbox.serving import BackgroundServer
 from sandbox.spacelift import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, Account, SandboxSpacelift
@@ -37,8 +38,10 @@ EXPECTED = {
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+    """A port free on every interface: ``ocean sail`` binds 0.0.0.0 (Ocean hard-codes the host), so a
+    port free only on loopback could still collide; never Ocean's default 8000."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("0.0.0.0", 0))
         return int(sock.getsockname()[1])
 
 
@@ -48,10 +51,19 @@ class Stage:
     spacelift_url: str
     port: SandboxPort
     port_url: str
+    proxy: FaultProxy | None = None
+    proxy_url: str | None = None
+
+    @property
+    def integration_spacelift_url(self) -> str:
+        """Where the integration talks to Spacelift: through the fault proxy when there is one."""
+        return self.proxy_url or self.spacelift_url
 
 
-def start_stage(stack: ExitStack, profile: str, seed: int) -> Stage:
-    spacelift = SandboxSpacelift(Account(seed, profile))
+def start_stage(
+    stack: ExitStack, profile: str, seed: int, *, fault_proxy: bool = False, **account_kwargs: Any
+) -> Stage:
+    spacelift = SandboxSpacelift(Account(seed, profile, **account_kwargs))
     sl_server = BackgroundServer(spacelift.app).start()
     stack.callback(sl_server.stop)
     spacelift.account.base_url = sl_server.url
@@ -59,7 +71,13 @@ def start_stage(stack: ExitStack, profile: str, seed: int) -> Stage:
     port_server = BackgroundServer(port.app).start()
     stack.callback(port_server.stop)
     port.base_url = port_server.url
-    return Stage(spacelift, sl_server.url, port, port_server.url)
+    stage = Stage(spacelift, sl_server.url, port, port_server.url)
+    if fault_proxy:
+        stage.proxy = FaultProxy(sl_server.url)
+        proxy_server = BackgroundServer(stage.proxy.app).start()
+        stack.callback(proxy_server.stop)
+        stage.proxy_url = proxy_server.url
+    return stage
 
 
 def integration_env(stage: Stage, listener: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -76,7 +94,7 @@ def integration_env(stage: Stage, listener: str, extra: dict[str, str] | None = 
         "OCEAN__LAKEHOUSE_ENABLED": "false",
         "APPLICATION__ENABLE_HTTP_LOGGING": "false",
         "APPLICATION__LOG_LEVEL": env.get("APPLICATION__LOG_LEVEL", "WARNING"),
-        "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_ENDPOINT": stage.spacelift_url,
+        "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_ENDPOINT": stage.integration_spacelift_url,
         "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_ID": DEFAULT_KEY_ID,
         "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_SECRET": DEFAULT_KEY_SECRET,
         "OCEAN__INTEGRATION__CONFIG__SPACELIFT_WEBHOOK_SECRET": WEBHOOK_SECRET,
@@ -95,7 +113,7 @@ def run_once(
     """One ``ocean sail`` resync in a real process; (exit code, seconds, combined output)."""
     started = time.monotonic()
     result = subprocess.run(
-        ocean_command(),
+        [*ocean_command(), "-p", str(free_port())],
         cwd=ROOT,
         env=integration_env(stage, "ONCE", extra_env),
         capture_output=True,

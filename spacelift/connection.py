@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+import httpx
 from port_ocean.context.ocean import ocean
 from port_ocean.helpers.async_client import OceanAsyncClient
+from port_ocean.helpers.retry import RetryTransport
 from port_ocean.log.sensetive import sensitive_log_filter
 
 from spacelift.client.graphql_client import SpaceliftClient
@@ -32,10 +34,23 @@ def settings_from_ocean() -> SpaceliftSettings:
     return settings
 
 
+class PassThroughTransport(RetryTransport):
+    """Ocean's transport slot, minus retrying and logging.
+
+    ``SpaceliftClient`` retries and logs every GraphQL POST itself (Spacelift reports throttling and dead
+    sessions inside HTTP-200 bodies, which ``RetryTransport`` cannot see). Left in place, Ocean's
+    ``RetryTransport`` would log an ERROR with a traceback for every dropped connection our loop then
+    recovers from, so requests go straight to the wrapped transport.
+    """
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        transport: httpx.AsyncBaseTransport = self._wrapped_transport  # type: ignore[assignment]
+        return await transport.handle_async_request(request)
+
+
 def build_client(settings: SpaceliftSettings) -> SpaceliftClient:
-    # OceanAsyncClient brings Ocean's TLS settings (OCEAN__SSL__THIRD_PARTY__*) and the SaaS IP
-    # blocker; its RetryTransport leaves POST alone, so SpaceliftClient's own loop does the retries.
-    http = OceanAsyncClient(timeout=ocean.config.client_timeout)
+    # OceanAsyncClient brings Ocean's TLS settings (OCEAN__SSL__THIRD_PARTY__*) and the SaaS IP blocker.
+    http = OceanAsyncClient(PassThroughTransport, timeout=ocean.config.client_timeout)
     return SpaceliftClient(
         settings.graphql_url,
         http,
@@ -44,6 +59,7 @@ def build_client(settings: SpaceliftSettings) -> SpaceliftClient:
         api_token=settings.api_token,
         max_retries=settings.max_retries,
         max_concurrent_requests=settings.max_concurrent_requests,
+        max_requests_per_second=settings.max_requests_per_second,
     )
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 from dotenv import dotenv_values
 
 from spacelift.client.errors import SpaceliftNotConfiguredError
+from spacelift.client.retry_policy import DEFAULT_MAX_RETRIES
 
 OCEAN_PREFIX = "OCEAN__INTEGRATION__CONFIG__"
 
@@ -33,9 +34,10 @@ ENV_FALLBACKS: dict[str, tuple[str, ...]] = {
     "spacelift_max_concurrent_requests": ("SPACELIFT_MAX_CONCURRENT_REQUESTS",),
     "spacelift_page_size": ("SPACELIFT_PAGE_SIZE",),
     "spacelift_run_poll_seconds": ("SPACELIFT_RUN_POLL_SECONDS",),
+    # the Terraform provider's name for the same cap
+    "spacelift_max_requests_per_second": ("SPACELIFT_MAX_REQUESTS_PER_SECOND",),
 }
 
-DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_CONCURRENT_REQUESTS = 10
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -55,6 +57,7 @@ class SpaceliftSettings:
     max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
     page_size: int = DEFAULT_PAGE_SIZE
     run_poll_seconds: int | None = None  # None: 10 s, or 60 s when webhooks (OCEAN__BASE_URL) are configured
+    max_requests_per_second: int | None = None  # None: no cap (the throttle gate still reacts to 429s)
 
     @property
     def graphql_url(self) -> str:
@@ -200,6 +203,9 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
         else None
     )
 
+    rps_raw = _pick("spacelift_max_requests_per_second", config, env, has_default=False)
+    max_rps = _int_setting("spaceliftMaxRequestsPerSecond", rps_raw, 0, 0, 1000, problems) or None
+
     if problems:
         raise SpaceliftNotConfiguredError(problems)
 
@@ -215,4 +221,5 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
         max_concurrent_requests=concurrency,
         page_size=page_size,
         run_poll_seconds=run_poll_seconds,
+        max_requests_per_second=max_rps,
     )

@@ -7,6 +7,7 @@ Read-only view: ``GET /_sandbox/entities`` (JSON by blueprint), ``GET /_sandbox/
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import time
@@ -85,6 +86,29 @@ class SandboxPort:
                 Route("/_sandbox/rejected", self.view_rejected, methods=["GET"]),
             ]
         )
+
+    def snapshot(self) -> dict[str, Any]:
+        """What Port holds now (integrations, blueprints, entities), to start later tests from."""
+        return copy.deepcopy(
+            {"integrations": self.integrations, "blueprints": self.blueprints, "entities": self.entities}
+        )
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Put Port back to ``snapshot`` and forget what was counted since."""
+        state = copy.deepcopy(snapshot)
+        self.integrations, self.blueprints, self.entities = (
+            state["integrations"],
+            state["blueprints"],
+            state["entities"],
+        )
+        self.rejected.clear()
+        self.requests.clear()
+        self.resync_states.clear()
+
+    @property
+    def deletions(self) -> int:
+        """Entities deleted since the start (or the last ``restore``)."""
+        return self.requests["deleted"]
 
     # --- auth and organization --------------------------------------------------------------------
 

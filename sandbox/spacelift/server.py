@@ -34,8 +34,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
+from sandbox.serving import DroppedConnection
 from sandbox.spacelift.account import Account, SpaceliftError
 from sandbox.spacelift.faults import Faults
 from sandbox.spacelift.resolvers import Resolvers
@@ -60,6 +60,24 @@ class SandboxSettings:
     token_ttl_seconds: int = 3600
     expired_token_behavior: str = "empty"  # "empty" (null viewer, empty lists) | "unauthorized" | "401"
     api_keys: dict[str, str] = field(default_factory=lambda: {DEFAULT_KEY_ID: DEFAULT_KEY_SECRET})
+    # Spacelift's GraphQL server (spacelift-io/graphql-go) has these anti-abuse limits; their production
+    # values are not published, so they are off unless a test or benchmark sets them. 0 = no limit.
+    max_selection_set_size: int = 0
+    max_query_length: int = 0
+
+
+def _largest_selection_set(node: Any) -> int:
+    """The most selections any one selection set of the document has (what graphql-go counts)."""
+    largest = 0
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        selection_set = getattr(current, "selection_set", None)
+        if selection_set is not None:
+            largest = max(largest, len(selection_set.selections))
+            stack.extend(selection_set.selections)
+        stack.extend(getattr(current, "definitions", []) or [])
+    return largest
 
 
 class SandboxSpacelift:
@@ -141,10 +159,17 @@ class SandboxSpacelift:
             operation_name = body.get("operationName")
         except (ValueError, KeyError, TypeError):
             return self._respond({"errors": [{"message": "invalid request body"}]}, 400)
+        limits = self._query_limit_errors(query)
+        if limits:  # graphql-go answers these with HTTP 200 and no data
+            return self._respond({"errors": [{"message": m} for m in limits]}, 200)
         try:
             document = parse(query)
         except GraphQLError as error:
             return self._respond({"errors": [error.formatted]}, 400)
+        largest = _largest_selection_set(document)
+        if self.settings.max_selection_set_size and largest > self.settings.max_selection_set_size:
+            message = f"Selection set has {largest} selections, which exceeds the maximum allowed size"
+            return self._respond({"errors": [{"message": message}]}, 200)
         operation = next((d for d in document.definitions if isinstance(d, OperationDefinitionNode)), None)
         op_label = operation_name or (operation.name.value if operation and operation.name else "anonymous")
         root_fields = [s.name.value for s in operation.selection_set.selections] if operation else []  # type: ignore[attr-defined]
@@ -158,7 +183,7 @@ class SandboxSpacelift:
             if response is not None:
                 return response
             if fault == "drop":
-                return _DroppedConnection()
+                return DroppedConnection()
 
         errors = validate(self.schema, document)
         if errors:
@@ -193,6 +218,13 @@ class SandboxSpacelift:
         if result.errors:  # type: ignore[union-attr]
             payload["errors"] = [self._format_error(e) for e in result.errors]  # type: ignore[union-attr]
         return self._respond(payload, 200)
+
+    def _query_limit_errors(self, query: str) -> list[str]:
+        """Spacelift's query-length limit, worded as spacelift-io/graphql-go words it."""
+        limit = self.settings.max_query_length
+        if limit and len(query) > limit:
+            return [f"query length {len(query)} exceeds the maximum allowed query length of {limit} bytes"]
+        return []
 
     def _format_error(self, error: GraphQLError) -> dict[str, Any]:
         original = error.original_error
@@ -297,16 +329,3 @@ class SandboxSpacelift:
 
     async def _summary(self, request: Request) -> Response:
         return JSONResponse(self.account.summary())
-
-
-class _DroppedConnection(Response):
-    """Starts a response, then aborts: the client sees the peer close mid-body."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")]})  # fmt: skip
-        await send({"type": "http.response.body", "body": b'{"data": {', "more_body": True})
-        raise ConnectionAbortedError("sandbox fault: dropped connection")

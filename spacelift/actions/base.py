@@ -19,6 +19,7 @@ from spacelift.actions.stack_turns import stack_turns
 from spacelift.client import (
     SpaceliftAuthError,
     SpaceliftError,
+    SpaceliftForbiddenError,
     SpaceliftRateLimitedError,
 )
 from spacelift.connection import get_connection
@@ -53,9 +54,9 @@ def spacelift_said(error: SpaceliftError) -> str:
 
 def explain(error: SpaceliftError, attempt: str) -> ActionExecutionError:
     """``attempt`` reads like "confirm run X on stack Y"."""
-    said = spacelift_said(error)
+    said = "unauthorized" if isinstance(error, SpaceliftForbiddenError) else spacelift_said(error)
     lowered = said.lower()
-    if isinstance(error, SpaceliftAuthError):
+    if isinstance(error, SpaceliftAuthError | SpaceliftForbiddenError):
         return ActionExecutionError(
             f"The integration's Spacelift API key may not {attempt} ({said}). Give the key write access to the "
             "stack's space in Spacelift.",

@@ -3,8 +3,10 @@
 from spacelift.client.errors import (
     SpaceliftAuthError,
     SpaceliftError,
+    SpaceliftForbiddenError,
     SpaceliftNotConfiguredError,
     SpaceliftPermanentError,
+    SpaceliftQueryTooLargeError,
     SpaceliftRateLimitedError,
     SpaceliftTemporaryError,
 )
@@ -15,8 +17,10 @@ __all__ = [
     "SpaceliftAuthError",
     "SpaceliftClient",
     "SpaceliftError",
+    "SpaceliftForbiddenError",
     "SpaceliftNotConfiguredError",
     "SpaceliftPermanentError",
+    "SpaceliftQueryTooLargeError",
     "SpaceliftRateLimitedError",
     "SpaceliftTemporaryError",
     "list_all",

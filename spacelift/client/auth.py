@@ -3,6 +3,9 @@
 Spacelift's JWTs are short-lived (1–10 h depending on the source), so an API-key session re-exchanges
 ahead of ``validUntil``. The lock makes the refresh single-flight: fifty requests that find the token
 stale cause exactly one ``apiKeyUser`` call. Ocean's ``TTLCache`` is 0.56-only, hence this small class.
+
+A key Spacelift refuses is remembered for ``REJECTION_MEMORY_SECONDS``: the other kinds of the same
+resync fail at once with the same one-line reason instead of asking Spacelift (and logging) nine times.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from spacelift.client.errors import SpaceliftAuthError
+
 # (jwt, valid_until unix seconds)
 Exchange = Callable[[str, str], Awaitable[tuple[str, int]]]
 
 REFRESH_MARGIN_SECONDS = 60.0
+REJECTION_MEMORY_SECONDS = 60.0
 
 
 class TokenSource(Protocol):
@@ -63,6 +69,7 @@ class ApiKeyTokenSource:
         self._valid_until = 0.0
         self._lock = asyncio.Lock()
         self.exchanges = 0
+        self._rejection: tuple[str, float] | None = None  # (message, until)
 
     def _fresh(self) -> bool:
         return self._token is not None and self._clock() < self._valid_until - self._margin
@@ -73,9 +80,16 @@ class ApiKeyTokenSource:
             return self._token
         async with self._lock:
             if not self._fresh():  # another caller may have refreshed while we waited
-                token, valid_until = await self._exchange(self.key_id, self._secret)
+                if self._rejection and self._clock() < self._rejection[1]:
+                    raise SpaceliftAuthError(self._rejection[0])
+                try:
+                    token, valid_until = await self._exchange(self.key_id, self._secret)
+                except SpaceliftAuthError as error:
+                    self._rejection = (str(error), self._clock() + REJECTION_MEMORY_SECONDS)
+                    raise
                 self.exchanges += 1
                 self._token, self._valid_until = token, float(valid_until)
+                self._rejection = None
             assert self._token is not None
             return self._token
 

@@ -35,6 +35,11 @@ class SpaceliftError(Exception):
         super().__init__(message)
         self.status = status
 
+    def after_attempts(self, attempts: int, seconds: float) -> SpaceliftError:
+        """The same error, saying that retrying did not help (for the final, logged failure)."""
+        self.args = (f"{self.args[0]} (gave up after {attempts} attempts in {seconds:.1f}s)",)
+        return self
+
 
 class SpaceliftNotConfiguredError(SpaceliftError):
     """Settings are missing or malformed; ``problems`` holds one line per problem."""
@@ -66,3 +71,27 @@ class SpaceliftTemporaryError(SpaceliftError):
 
 class SpaceliftPermanentError(SpaceliftError):
     """Other 4xx and GraphQL validation/execution errors: retrying would give the same answer."""
+
+
+class SpaceliftForbiddenError(SpaceliftPermanentError):
+    """``unauthorized`` while the session is alive (``viewer`` answers): the key may not read this.
+
+    Spacelift words an expired session and a missing permission the same way; spacectl tells them apart
+    by asking ``viewer``, and so do we (see ``SpaceliftClient``).
+    """
+
+
+class SpaceliftQueryTooLargeError(SpaceliftPermanentError):
+    """Spacelift refused the query itself (length, depth or selection-set size), not its data.
+
+    The only permanent error worth answering with smaller queries; the wording comes from Spacelift's
+    GraphQL server (spacelift-io/graphql-go: ``exceeds the maximum allowed``, ``exceeds max depth``,
+    ``syntax error: invalid query`` for repeated fields).
+    """
+
+    MARKERS = ("exceeds the maximum allowed", "exceeds max depth", "syntax error: invalid query")
+
+    @classmethod
+    def describes(cls, message: str) -> bool:
+        lowered = message.lower()
+        return any(marker in lowered for marker in cls.MARKERS)

@@ -1,8 +1,8 @@
 """The Spacelift GraphQL client: auth, classification of failures, retries, bounded concurrency.
 
 Transport is whatever ``httpx.AsyncClient`` it is given: in production Ocean's ``OceanAsyncClient``
-(Ocean's TLS settings and SaaS IP blocker apply), in tests a plain client under respx. Ocean's
-``RetryTransport`` never retries POST, so the retry loop below is the only one — no double retries.
+(Ocean's TLS settings and SaaS IP blocker apply) with a transport that neither retries nor logs
+(``spacelift.connection``), in tests a plain client under respx. The retry loop below is the only one.
 """
 
 from __future__ import annotations
@@ -22,23 +22,34 @@ from spacelift.client.auth import ApiKeyTokenSource, StaticTokenSource, TokenSou
 from spacelift.client.errors import (
     SpaceliftAuthError,
     SpaceliftError,
+    SpaceliftForbiddenError,
     SpaceliftPermanentError,
+    SpaceliftQueryTooLargeError,
     SpaceliftRateLimitedError,
     SpaceliftTemporaryError,
     describe_body,
 )
-from spacelift.client.retry_policy import BackoffPolicy, parse_retry_after
+from spacelift.client.retry_policy import DEFAULT_MAX_RETRIES, BackoffPolicy, parse_retry_after
+from spacelift.client.throttle import ThrottleGate
 from spacelift.graphql import document
 
 _OPERATION = re.compile(r"^\s*(query|mutation)\s+(\w+)", re.MULTILINE)
 
 
-class _TokenRejected(Exception):
-    """Internal: the token did not work (HTTP 401, ``unauthorized`` error, or null ``viewer``)."""
+class _SessionRejected(Exception):
+    """Internal: the session is dead (HTTP 401, or ``viewer`` answered null)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class _Unauthorized(Exception):
+    """Internal: an ``unauthorized`` error with no ``viewer`` in the answer to say which kind it is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def operation_of(doc: str) -> tuple[str, str]:
@@ -48,7 +59,14 @@ def operation_of(doc: str) -> tuple[str, str]:
 
 
 class SpaceliftClient:
-    """Runs GraphQL documents against one Spacelift account."""
+    """Runs GraphQL documents against one Spacelift account.
+
+    Sessions: a dead session (HTTP 401, or a ``viewer`` that answers null — Spacelift's expired-token
+    answer is HTTP 200 with null ``viewer`` and empty lists) is renewed once and the request re-sent.
+    ``unauthorized`` is ambiguous in Spacelift (expired session, or no access to what was asked), so, like
+    spacectl, we ask ``viewer``: alive means "no access" (``SpaceliftForbiddenError``), dead means log in
+    again. Listing documents select ``viewer { id }`` themselves, so every page proves its own session.
+    """
 
     def __init__(
         self,
@@ -58,8 +76,9 @@ class SpaceliftClient:
         api_key_id: str | None = None,
         api_key_secret: str | None = None,
         api_token: str | None = None,
-        max_retries: int = 2,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         max_concurrent_requests: int = 10,
+        max_requests_per_second: float | None = None,
         backoff: BackoffPolicy | None = None,
     ) -> None:
         self.graphql_url = graphql_url
@@ -68,6 +87,7 @@ class SpaceliftClient:
         self._max_retries = max_retries
         self._backoff = backoff or BackoffPolicy()
         self._limiter = asyncio.Semaphore(max_concurrent_requests)
+        self.gate = ThrottleGate(max_requests_per_second)
         self._secrets = [s for s in (api_key_secret, api_token) if s]
         self.tokens: TokenSource
         if api_token:
@@ -78,16 +98,10 @@ class SpaceliftClient:
             self._credential = f"API key {api_key_id}"
         else:
             raise ValueError("SpaceliftClient needs an API key id and secret, or a token")
-        self.throttled_until = 0.0  # monotonic time before which Spacelift asked us to slow down
-
-    @property
-    def auth_generation(self) -> int:
-        """How many times a token has been issued; lets callers notice a mid-stream re-login."""
-        return getattr(self.tokens, "exchanges", 0)
 
     def seconds_until_unthrottled(self) -> float:
         """How long Spacelift's last throttling answer asks us to wait (0 when not throttled)."""
-        return max(0.0, self.throttled_until - time.monotonic())
+        return self.gate.seconds_closed()
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -95,25 +109,47 @@ class SpaceliftClient:
     async def execute(self, doc: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run ``doc`` and return its ``data``; raise a ``SpaceliftError`` subclass on failure."""
         kind, name = operation_of(doc)
-        reauthenticated = False
+        renewed = False
         while True:
             token = await self.tokens.get_token()
             try:
                 return await self._with_retries(doc, variables, kind, name, token)
-            except _TokenRejected as rejected:
-                if reauthenticated or not self.tokens.can_refresh:
-                    raise SpaceliftAuthError(
-                        f"Spacelift rejected {self._credential} for {name} ({rejected.reason}): "
-                        + self._auth_hint()
-                    ) from None
-                logger.info(f"Spacelift token rejected ({rejected.reason}) on {name}; re-authenticating once")
-                reauthenticated = True
-                await self.tokens.invalidate(token)
+            except _Unauthorized as refused:
+                if await self._session_alive(token):
+                    raise SpaceliftForbiddenError(self._forbidden(kind, name, refused.message)) from None
+                reason = f"{refused.message}, and viewer says the session has ended"
+            except _SessionRejected as rejected:
+                reason = rejected.reason
+            if renewed or not self.tokens.can_refresh:
+                raise SpaceliftAuthError(
+                    f"Spacelift rejected {self._credential} for {name} ({reason}): " + self._auth_hint()
+                ) from None
+            logger.warning(
+                f"Spacelift session ended ({reason}) during {name}; logging in again and re-reading"
+            )
+            renewed = True
+            await self.tokens.invalidate(token)
+
+    async def _session_alive(self, token: str) -> bool:
+        """spacectl's check: does ``viewer`` answer with this token?"""
+        try:
+            await self._with_retries(document("viewer"), None, "query", "SpaceliftViewer", token)
+        except (_SessionRejected, _Unauthorized):
+            return False
+        return True
+
+    def _forbidden(self, kind: str, name: str, message: str) -> str:
+        access = "write" if kind == "mutation" else "read"
+        return (
+            f"Spacelift refused {name} to {self._credential} ({message}) although the session is valid: "
+            f"the key lacks the permission for it; give it {access} access to the spaces concerned "
+            "(or admin, for account-wide data)"
+        )
 
     def _auth_hint(self) -> str:
         if isinstance(self.tokens, StaticTokenSource):
             return "the token may have expired; create a new one or configure an API key instead"
-        return "check spaceliftApiKeyId/spaceliftApiKeySecret and that the key may read this resource"
+        return "check spaceliftApiKeyId/spaceliftApiKeySecret"
 
     async def _with_retries(
         self,
@@ -123,22 +159,27 @@ class SpaceliftClient:
         name: str,
         token: str | None,
     ) -> dict[str, Any]:
+        started = time.monotonic()
         attempt = 0
         while True:
+            await self.gate.wait()
             try:
                 return await self._send(doc, variables, kind, name, token)
             except SpaceliftError as error:
-                if not error.retryable or attempt >= self._max_retries:
+                if not error.retryable:
                     raise
                 attempt += 1
-                retry_after = getattr(error, "retry_after", None)
-                delay = self._backoff.delay(attempt, retry_after)
-                if isinstance(error, SpaceliftRateLimitedError):
-                    self.throttled_until = max(self.throttled_until, time.monotonic() + delay)
+                elapsed = time.monotonic() - started
+                delay = self._backoff.delay(attempt, getattr(error, "retry_after", None))
+                if attempt > self._max_retries or elapsed + delay > self._backoff.request_budget_seconds:
+                    raise error.after_attempts(attempt, elapsed) from None
                 logger.warning(
-                    f"Spacelift {name} failed ({error}); retry {attempt}/{self._max_retries} in {delay:.2f}s"
+                    f"Spacelift {name}: {error}; retry {attempt}/{self._max_retries} in {delay:.1f}s"
                 )
-                await asyncio.sleep(delay)
+                if isinstance(error, SpaceliftRateLimitedError):
+                    self.gate.close_for(delay)  # every request of this client waits, not only this one
+                else:
+                    await asyncio.sleep(delay)
 
     async def _send(
         self,
@@ -178,7 +219,7 @@ class SpaceliftClient:
         text = response.text
         where = f"Spacelift {name} returned HTTP {status}"
         if status == 401:
-            raise _TokenRejected("HTTP 401")
+            raise _SessionRejected("HTTP 401")
         if status == 429:
             raise SpaceliftRateLimitedError(
                 f"{where}: {describe_body(text, self._secrets)}",
@@ -205,17 +246,25 @@ class SpaceliftClient:
         errors = payload.get("errors") or []
         messages = [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors]
         lowered = [m.lower() for m in messages]
+        data = payload.get("data")
         if any("rate limit" in m for m in lowered):
             raise SpaceliftRateLimitedError(
                 f"{where}: {'; '.join(messages)[:500]}",
                 status,
                 parse_retry_after(response.headers.get("Retry-After")),
             )
-        if any("unauthorized" in m for m in lowered):
-            raise _TokenRejected("unauthorized")
+        unauthorized = [m for m, low in zip(messages, lowered, strict=True) if "unauthorized" in low]
+        if unauthorized:
+            if isinstance(data, dict) and data.get("viewer"):  # this very answer proves the session alive
+                raise SpaceliftForbiddenError(self._forbidden(kind, name, unauthorized[0]), status)
+            raise _Unauthorized(unauthorized[0])
+        if any(SpaceliftQueryTooLargeError.describes(m) for m in messages):
+            raise SpaceliftQueryTooLargeError(
+                f"Spacelift refused {name} as too large: {describe_body('; '.join(messages), self._secrets)}",
+                status,
+            )
         if status >= 400:
             raise SpaceliftPermanentError(f"{where}: {describe_body(text, self._secrets)}", status)
-        data = payload.get("data")
         if errors and (kind == "mutation" or not _only_not_found(lowered)):
             raise SpaceliftPermanentError(
                 f"Spacelift {name} failed: {describe_body('; '.join(messages), self._secrets)}", status
@@ -225,7 +274,7 @@ class SpaceliftClient:
                 f"{where} without data: {describe_body(text, self._secrets)}", status
             )
         if "viewer" in data and data["viewer"] is None:
-            raise _TokenRejected("viewer is null, the token has expired")
+            raise _SessionRejected("viewer is null: the session has expired")
         return data
 
     async def _exchange_api_key(self, key_id: str, key_secret: str) -> tuple[str, int]:
@@ -234,14 +283,16 @@ class SpaceliftClient:
             data = await self._with_retries(
                 doc, {"id": key_id, "secret": key_secret}, "mutation", "SpaceliftApiKeyUser", None
             )
-        except _TokenRejected as rejected:
+        except (_SessionRejected, _Unauthorized) as rejected:
             raise SpaceliftAuthError(
-                f"Spacelift rejected API key {key_id} ({rejected.reason}): check spaceliftApiKeyId/Secret"
+                f"Spacelift rejected API key {key_id} ({rejected}): check spaceliftApiKeyId/spaceliftApiKeySecret"
             ) from None
         user = data.get("apiKeyUser")
         if not user or not user.get("jwt"):
             raise SpaceliftAuthError(
-                f"Spacelift knows no API key {key_id} (apiKeyUser is null): check spaceliftApiKeyId/Secret"
+                f"Spacelift did not accept API key {key_id} with the configured secret (apiKeyUser returned "
+                "null): the key ID is unknown or the secret does not belong to it; check "
+                "spaceliftApiKeyId/spaceliftApiKeySecret (Spacelift → Organization settings → API keys)"
             )
         valid_until = user.get("validUntil")
         if not isinstance(valid_until, int):

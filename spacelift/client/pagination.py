@@ -6,20 +6,25 @@
   with the last run's id and a history ends at an empty page. Many stacks are walked at once, several
   per request (GraphQL aliases), so deep histories cost no request per stack.
 
-An expired session can answer with an *empty* page instead of an error (spacectl #364), so an empty
-first page is double-checked with ``viewer`` and re-asked once if that forced a re-login.
+A listing ends only when a live session says so. Spacelift answers an expired session with HTTP 200,
+empty lists, ``hasNextPage: false`` and a null ``viewer`` (spacectl #364) — on any page, not only the
+first. So every listing document selects ``viewer { id }`` next to its data: the client treats a null
+``viewer`` as a dead session (logs in again and re-reads that very page) and fails the kind when it
+cannot, and an empty or short page is believed only when the same answer shows a live session. It
+costs no extra request. ``require_session_check`` refuses a document that forgets the ``viewer``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from itertools import batched
 from typing import Any
 
 from loguru import logger
 
-from spacelift.client.errors import SpaceliftPermanentError, SpaceliftTemporaryError
+from spacelift.client.errors import SpaceliftQueryTooLargeError, SpaceliftTemporaryError
 from spacelift.client.graphql_client import SpaceliftClient
 from spacelift.graphql import document, stack_runs_batch_document
 
@@ -36,26 +41,25 @@ def dig(data: dict[str, Any], path: str) -> Any:
     return node
 
 
-async def _session_was_renewed(client: SpaceliftClient) -> bool:
-    generation = client.auth_generation
-    await client.execute(document("viewer"))
-    return client.auth_generation != generation
+_VIEWER = re.compile(r"^\s*viewer\s*\{", re.MULTILINE)
+
+
+def require_session_check(doc: str) -> str:
+    """``doc`` unchanged if it selects ``viewer { … }`` at the top level; else a ValueError (a bug)."""
+    if not _VIEWER.search(doc):
+        raise ValueError("a listing document must select viewer { id } so every page proves its session")
+    return doc
 
 
 async def list_all(client: SpaceliftClient, doc: str, field: str) -> list[dict[str, Any]]:
-    """An unpaginated root list (``spaces``, ``managedUsers``); an empty answer is double-checked."""
-    items: list[dict[str, Any]] = []
-    for _ in range(2):
-        data = await client.execute(doc)
-        answer = data.get(field)
-        if not isinstance(answer, list):
-            raise SpaceliftTemporaryError(
-                f"Spacelift answered without a {field} list: the response is incomplete"
-            )
-        items = answer
-        if items or not await _session_was_renewed(client):
-            break
-    return items
+    """An unpaginated root list (``spaces``, ``managedUsers``)."""
+    data = await client.execute(require_session_check(doc))
+    answer = data.get(field)
+    if not isinstance(answer, list):
+        raise SpaceliftTemporaryError(
+            f"Spacelift answered without a {field} list: the response is incomplete"
+        )
+    return answer
 
 
 async def search_pages(
@@ -72,8 +76,8 @@ async def search_pages(
     ``connection`` is the path to the connection in ``data`` (e.g. ``searchStacks``); the document
     must take ``$input: SearchInput!``.
     """
+    require_session_check(doc)
     after: str | None = None
-    first_page = True
     seen_cursors: set[str] = set()
     while True:
         payload = {**(search_input or {}), "first": page_size, "after": after}
@@ -84,10 +88,6 @@ async def search_pages(
                 f"Spacelift answered without {connection}: the response is incomplete"
             )
         nodes = [edge["node"] for edge in conn.get("edges") or [] if edge and edge.get("node") is not None]
-        if first_page and not nodes and await _session_was_renewed(client):
-            first_page = False
-            continue
-        first_page = False
         if nodes:
             yield nodes
         info = conn.get("pageInfo") or {}
@@ -111,35 +111,63 @@ async def run_pages_of_stacks(
     """Walk ``stack(id) { <field>(before:) }`` for many stacks, ``stacks_per_request`` per request.
 
     ``befores`` maps stack id → the last run id seen (None: start at the newest run);
-    ``keep_going(stack_id, page)`` consumes each page and says whether that stack needs an older one. A batched request Spacelift refuses as too large
-    (a permanent error) is retried one stack per request, and the rest of the walk stays unbatched.
+    ``keep_going(stack_id, page)`` consumes each page and says whether that stack needs an older one.
+    A stack that comes back ``null`` is asked about on its own: gone means its history is over, there
+    means the batch answer was wrong and the page is read again (twice wrong fails the kind). A batch
+    Spacelift refuses as too large is retried one stack per request, and the rest of the walk stays
+    unbatched; any other error fails the walk at once.
     """
     size = stacks_per_request
     pending: dict[str, str | None] = dict(befores)
+    nulls: dict[str, int] = {}
     while pending:
         chunks = list(batched(pending.items(), size))
         try:
             answers = await asyncio.gather(*(_next_pages(client, field, dict(chunk)) for chunk in chunks))
-        except SpaceliftPermanentError as error:
+        except SpaceliftQueryTooLargeError as error:
             if size == 1:
                 raise
-            logger.warning(
-                f"Spacelift refused {size} stacks' runs in one request ({error}); asking one stack at a time"
-            )
+            logger.warning(f"{error}; asking for one stack's runs at a time from now on")
             size = 1
             continue
-        pending = {}
+        asked, pending = pending, {}
         for answer in answers:
             for stack_id, page in answer.items():
-                if page and keep_going(stack_id, page) and page[-1].get("id") != befores.get(stack_id):
+                if page is None:
+                    nulls[stack_id] = nulls.get(stack_id, 0) + 1
+                    if await _stack_still_there(client, stack_id, nulls[stack_id]):
+                        pending[stack_id] = asked[stack_id]
+                    continue
+                if page and keep_going(stack_id, page) and page[-1].get("id") != asked.get(stack_id):
                     pending[stack_id] = page[-1]["id"]
-        befores = pending
 
 
-async def _next_pages(client: SpaceliftClient, field: str, befores: dict[str, str | None]) -> dict[str, Page]:
+async def _stack_still_there(client: SpaceliftClient, stack_id: str, times_null: int) -> bool:
+    """A batch answered ``null`` for this stack: is it gone, or was the answer wrong?"""
+    found = (await client.execute(document("stack_exists"), {"id": stack_id})).get("stack")
+    if found is None:
+        logger.info(f"Stack {stack_id} was deleted while its runs were read; its history ends here")
+        return False
+    if times_null > 1:
+        raise SpaceliftTemporaryError(
+            f"Spacelift keeps answering stack {stack_id}'s runs with null although the stack exists; "
+            "the run listing is incomplete, so this kind keeps its entities in Port"
+        )
+    logger.warning(f"Spacelift answered stack {stack_id}'s runs with null although it exists; reading again")
+    return True
+
+
+async def _next_pages(
+    client: SpaceliftClient, field: str, befores: dict[str, str | None]
+) -> dict[str, Page | None]:
+    """One batched request; a stack that came back ``null`` maps to None (not to an empty history)."""
     ids = list(befores)
     variables: dict[str, Any] = {}
     for n, stack_id in enumerate(ids):
         variables[f"s{n}"], variables[f"b{n}"] = stack_id, befores[stack_id]
     data = await client.execute(stack_runs_batch_document(field, len(ids)), variables)
-    return {stack_id: list((data.get(f"s{n}") or {}).get(field) or []) for n, stack_id in enumerate(ids)}
+    pages: dict[str, Page | None] = {}
+    for n, stack_id in enumerate(ids):
+        stack = data.get(f"s{n}")
+        pages[stack_id] = None if stack is None else list(stack.get(field) or [])
+    return pages

@@ -47,7 +47,8 @@ def document(name: str) -> str:
 def stack_runs_batch_document(field: str, stacks: int) -> str:
     """``stack(id) { <field>(before:) }`` for ``stacks`` stacks in one operation, aliased ``s0``, ``s1``, …
 
-    It spreads the ``RunFields`` fragment, like ``search_stack_runs.graphql``: one definition of a run.
+    It spreads the ``RunFields`` fragment, like ``search_stack_runs.graphql``: one definition of a run,
+    and selects ``viewer`` so a null stack or an empty page can be told from an expired session.
     """
     if field not in ("runs", "proposedRuns") or stacks < 1:
         raise ValueError(f"cannot batch {field!r} for {stacks} stacks")
@@ -57,4 +58,4 @@ def stack_runs_batch_document(field: str, stacks: int) -> str:
         f"  s{n}: stack(id: $s{n}) {{\n    {field}(before: $b{n}) {{\n      ...RunFields\n    }}\n  }}"
         for n in range(stacks)
     )
-    return _with_fragments(f"query {name}({params}) {{\n{selections}\n}}\n")
+    return _with_fragments(f"query {name}({params}) {{\n  viewer {{\n    id\n  }}\n{selections}\n}}\n")

@@ -130,7 +130,8 @@ def test_bad_configuration_stops_ocean_sail_with_one_line_per_problem(stage) -> 
         "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_ENDPOINT": "not-a-url",
         "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_SECRET": "",
     })  # fmt: skip
-    result = subprocess.run(ocean_command(), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    command = [*ocean_command(), "-p", str(free_port())]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     output = result.stdout + result.stderr
     assert result.returncode == 2
     assert "Traceback" not in output

@@ -46,4 +46,4 @@ def test_probe_with_a_wrong_key_fails_with_the_reason(tmp_path: Path) -> None:
         )
         _, report, output = run_probe(env, tmp_path)
     assert report is not None and report["status"] == "FAILED", output[-2000:]
-    assert "knows no API key" in str(report["message"])
+    assert "did not accept API key" in str(report["message"])

@@ -17,6 +17,7 @@ from sandbox.spacelift.account import RUN_STATES, SECRET_MARK
 from sandbox.spacelift.webhooks import signature_headers
 from spacelift.client import (
     SpaceliftAuthError,
+    SpaceliftForbiddenError,
     SpaceliftPermanentError,
     SpaceliftRateLimitedError,
     SpaceliftTemporaryError,
@@ -26,7 +27,7 @@ from spacelift.client import (
 from tests.sandbox_helpers import client_for
 
 STACK_IDS = "query StackIds { stacks { id } }"
-SEARCH = "query S($input: SearchInput!) { searchStacks(input: $input) { edges { node { id } } pageInfo { endCursor hasNextPage } } }"
+SEARCH = "query S($input: SearchInput!) {\n  viewer { id }\n  searchStacks(input: $input) { edges { node { id } } pageInfo { endCursor hasNextPage } }\n}"
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ async def test_good_key_gets_a_jwt_with_audience_expiry_and_issuer(sandbox) -> N
 
 async def test_bad_key_is_rejected_with_null_user(sandbox) -> None:
     _, url = sandbox
-    with pytest.raises(SpaceliftAuthError, match="knows no API key"):
+    with pytest.raises(SpaceliftAuthError, match="did not accept API key"):
         await client_for(url, api_key_secret="wrong").execute(STACK_IDS)
 
 
@@ -186,12 +187,13 @@ async def test_token_bucket_throttles_bursts(sandbox) -> None:
 
 
 async def test_unauthorized_on_chosen_root_fields(sandbox) -> None:
-    _, url = sandbox
+    sb, url = sandbox
     control(url, "faults", {"unauthorized_fields": ["managedUsers"]})
     client = client_for(url)
     assert len((await client.execute(STACK_IDS))["stacks"]) == 12
-    with pytest.raises(SpaceliftAuthError, match="ListUsers"):
+    with pytest.raises(SpaceliftForbiddenError, match="ListUsers.*lacks the permission"):
         await client.execute("query ListUsers { managedUsers { id } }")
+    assert len(sb.tokens) == 1  # no access is not an expired session: no second login
 
 
 async def test_latency_is_applied(sandbox) -> None:

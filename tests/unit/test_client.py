@@ -6,7 +6,7 @@ import asyncio
 import io
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -19,13 +19,17 @@ from loguru import logger
 from spacelift.client import (
     SpaceliftAuthError,
     SpaceliftClient,
+    SpaceliftForbiddenError,
     SpaceliftPermanentError,
+    SpaceliftQueryTooLargeError,
     SpaceliftRateLimitedError,
     SpaceliftTemporaryError,
     run_pages_of_stacks,
     search_pages,
 )
+from spacelift.client.pagination import require_session_check
 from spacelift.client.retry_policy import BackoffPolicy, parse_retry_after
+from spacelift.client.throttle import ThrottleGate
 
 URL = "https://acme.app.spacelift.io/graphql"
 KEY_ID = "01HXKEYID0000000000000000"
@@ -53,6 +57,8 @@ class FakeSpacelift:
         self.queue: list[httpx.Response | Callable[[httpx.Request], httpx.Response]] = []
         self.default: httpx.Response | None = gql({"stacks": [{"id": "s1"}]})
         self.requests: list[dict[str, Any]] = []
+        self.dead: set[str] = set()  # tokens whose session has ended: viewer answers null for them
+        self.all_dead = False
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
@@ -68,6 +74,10 @@ class FakeSpacelift:
                     }
                 }
             )
+        if body["operationName"] == "SpaceliftViewer":  # spacectl's session check
+            token = (request.headers.get("Authorization") or "").removeprefix("Bearer ")
+            alive = not self.all_dead and token not in self.dead
+            return gql({"viewer": {"id": "api::key", "name": "key"} if alive else None})
         if self.queue:
             item = self.queue.pop(0)
             return item(request) if callable(item) else item
@@ -94,7 +104,8 @@ def mock_api(fake: FakeSpacelift):
 def make_client(max_retries: int = 2, **kw: Any) -> SpaceliftClient:
     kw.setdefault("api_key_id", KEY_ID)
     kw.setdefault("api_key_secret", KEY_SECRET)
-    return SpaceliftClient(URL, httpx.AsyncClient(), max_retries=max_retries, backoff=NO_WAIT, **kw)
+    kw.setdefault("backoff", NO_WAIT)
+    return SpaceliftClient(URL, httpx.AsyncClient(), max_retries=max_retries, **kw)
 
 
 # --- the retry / error table -------------------------------------------------------------------
@@ -212,39 +223,114 @@ def test_backoff_is_exponential_capped_and_honours_retry_after() -> None:
     assert all(0.8 <= jittered.delay(1) <= 1.2 for _ in range(50))
 
 
+class FakeClock:
+    """A monotonic clock that only moves when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+
+
+def with_fake_gate(client: SpaceliftClient, **kw: Any) -> FakeClock:
+    clock = FakeClock()
+    client.gate = ThrottleGate(clock=clock, sleep=clock.sleep, **kw)
+    return clock
+
+
 @pytest.mark.parametrize(
     "retry_after, expected",
     [("2", 2.0), ("Wed, 21 Oct 2099 07:28:00 GMT", 120.0), (None, None)],
 )
-async def test_rate_limited_sleep_uses_retry_after(
-    monkeypatch, mock_api, fake, retry_after, expected
-) -> None:
-    slept: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+async def test_rate_limited_wait_uses_retry_after(mock_api, fake, retry_after, expected) -> None:
     headers = {"Retry-After": retry_after} if retry_after else {}
     fake.queue = [httpx.Response(429, text="rate limit exceeded", headers=headers)]
     policy = BackoffPolicy(base_delay=0.25, max_delay=10.0, max_retry_after=120.0, jitter_ratio=0.0)
     client = SpaceliftClient(
         URL, httpx.AsyncClient(), api_key_id=KEY_ID, api_key_secret=KEY_SECRET, backoff=policy
     )
+    clock = with_fake_gate(client)
     await client.execute(STACKS_DOC)
-    assert slept == [expected if expected is not None else 0.25]
+    assert clock.slept == [expected if expected is not None else 0.25]
+    assert client.gate.closures == 1
 
 
-async def test_graphql_rate_limit_error_honours_retry_after_header(monkeypatch, mock_api, fake) -> None:
-    slept: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+async def test_graphql_rate_limit_error_honours_retry_after_header(mock_api, fake) -> None:
     fake.queue = [gql(None, [{"message": "rate limit exceeded"}], headers={"Retry-After": "3"})]
-    await make_client().execute(STACKS_DOC)
-    assert slept == [0.01]  # NO_WAIT caps Retry-After at 0.01 s: the header was read, then capped
+    client = make_client()
+    clock = with_fake_gate(client)
+    await client.execute(STACKS_DOC)
+    assert clock.slept == [0.01]  # NO_WAIT caps Retry-After at 0.01 s: the header was read, then capped
+
+
+async def test_one_throttled_answer_makes_every_request_wait(fake) -> None:
+    """The shared gate: requests that were not throttled themselves do not go out while it is closed."""
+    sent_at: list[tuple[str, float]] = []
+    throttled = {"done": False}
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body["operationName"] == "ListStacks":
+            sent_at.append((body["variables"].get("n", "?"), time.monotonic()))
+            if not throttled["done"]:
+                throttled["done"] = True
+                return httpx.Response(429, text="rate limit exceeded", headers={"Retry-After": "0.3"})
+            await asyncio.sleep(0.01)
+        return fake(request)
+
+    with respx.mock() as router:
+        router.post(URL).mock(side_effect=answer)
+        client = make_client(backoff=BackoffPolicy(max_retry_after=0.3))
+        await client.execute(STACKS_DOC, {"n": "first"})  # logs in; throttled once, retried
+        assert client.gate.closures == 1
+        throttled["done"] = False
+        first = asyncio.create_task(client.execute(STACKS_DOC, {"n": "first"}))
+        await asyncio.sleep(0.05)  # the 429 has closed the gate by now
+        closed_at = time.monotonic()
+        await asyncio.gather(first, *(client.execute(STACKS_DOC, {"n": f"other{i}"}) for i in range(5)))
+    others = [at for n, at in sent_at if n.startswith("other")]
+    assert len(others) == 5 and min(others) >= closed_at + 0.2  # they waited for the gate to reopen
+
+
+async def test_throttle_gate_waits_and_caps_requests_per_second() -> None:
+    clock = FakeClock()
+    gate = ThrottleGate(clock=clock, sleep=clock.sleep)
+    await gate.wait()
+    assert clock.slept == []
+    gate.close_for(2.0)
+    gate.close_for(0.5)  # a shorter closure never reopens the gate early
+    assert gate.seconds_closed() == 2.0
+    await gate.wait()
+    assert clock.slept == [2.0] and gate.seconds_closed() == 0.0
+    capped = ThrottleGate(max_requests_per_second=5)
+    started = time.monotonic()
+    for _ in range(15):
+        await capped.wait()
+    assert time.monotonic() - started >= 1.5  # 5 at once (the bucket), then 5 per second
+
+
+async def test_retries_stop_at_the_request_budget(mock_api, fake) -> None:
+    fake.queue = [httpx.Response(503, text="busy")] * 20
+    client = make_client(max_retries=10, backoff=BackoffPolicy(base_delay=0.05, max_delay=0.05,
+                                                               jitter_ratio=0.0, request_budget_seconds=0.12))  # fmt: skip
+    with pytest.raises(SpaceliftTemporaryError, match=r"gave up after \d attempts"):
+        await client.execute(STACKS_DOC)
+    assert 2 <= fake.operations.count("ListStacks") <= 4  # the budget, not the 11 attempts, ended it
+
+
+async def test_a_query_spacelift_finds_too_large_is_its_own_error(mock_api, fake) -> None:
+    fake.queue = [
+        gql(None, [{"message": "Selection set has 260 selections, which exceeds the maximum allowed size"}])
+    ]
+    with pytest.raises(SpaceliftQueryTooLargeError, match="too large"):
+        await make_client().execute(STACKS_DOC)
+    assert fake.operations.count("ListStacks") == 1
 
 
 # --- authentication -----------------------------------------------------------------------------
@@ -296,17 +382,35 @@ async def test_fifty_concurrent_401s_cause_one_re_exchange(mock_api, fake) -> No
     [
         httpx.Response(401, text="token expired"),
         gql(None, [{"message": "unauthorized"}]),
-        gql({"viewer": None}),
+        gql({"viewer": None, "stacks": []}),
     ],
 )
-async def test_rejected_token_re_authenticates_once(mock_api, fake, rejection) -> None:
+async def test_a_dead_session_re_authenticates_once_and_re_reads(mock_api, fake, rejection) -> None:
+    fake.dead = {f"{JWT_PREFIX}1"}
     fake.queue = [rejection]
     client = make_client()
     assert await client.execute(STACKS_DOC) == {"stacks": [{"id": "s1"}]}
     assert fake.exchanges == 2
+    assert fake.operations.count("ListStacks") == 2
+
+
+async def test_unauthorized_with_a_live_session_is_no_access_not_a_re_login(mock_api, fake) -> None:
+    fake.queue = [gql(None, [{"message": "unauthorized"}])]
+    with pytest.raises(SpaceliftForbiddenError, match="ListStacks.*lacks the permission"):
+        await make_client().execute(STACKS_DOC)
+    assert fake.exchanges == 1
+    assert fake.operations == ["SpaceliftApiKeyUser", "ListStacks", "SpaceliftViewer"]
+
+
+async def test_unauthorized_beside_a_live_viewer_needs_no_extra_check(mock_api, fake) -> None:
+    fake.queue = [gql({"viewer": {"id": "api::key"}, "stacks": None}, [{"message": "unauthorized"}])]
+    with pytest.raises(SpaceliftForbiddenError):
+        await make_client().execute(STACKS_DOC)
+    assert fake.operations == ["SpaceliftApiKeyUser", "ListStacks"]
 
 
 async def test_second_rejection_is_an_auth_error_not_a_loop(mock_api, fake) -> None:
+    fake.all_dead = True
     fake.queue = [gql(None, [{"message": "unauthorized"}])] * 10
     with pytest.raises(SpaceliftAuthError, match=f"API key {KEY_ID}.*ListStacks"):
         await make_client().execute(STACKS_DOC)
@@ -314,11 +418,16 @@ async def test_second_rejection_is_an_auth_error_not_a_loop(mock_api, fake) -> N
     assert fake.operations.count("ListStacks") == 2
 
 
-async def test_unknown_api_key_is_a_clear_auth_error(fake) -> None:
+async def test_unknown_key_or_wrong_secret_is_one_clear_auth_error_remembered(fake) -> None:
     with respx.mock() as router:
-        router.post(URL).mock(return_value=gql({"apiKeyUser": None}))
-        with pytest.raises(SpaceliftAuthError, match="knows no API key 01HXKEYID"):
-            await make_client().execute(STACKS_DOC)
+        route = router.post(URL).mock(return_value=gql({"apiKeyUser": None}))
+        client = make_client()
+        with pytest.raises(SpaceliftAuthError, match="did not accept API key 01HXKEYID.*secret"):
+            await client.execute(STACKS_DOC)
+        for _ in range(8):  # the other kinds of the resync: same reason, no further request
+            with pytest.raises(SpaceliftAuthError, match="did not accept API key"):
+                await client.execute(STACKS_DOC)
+        assert route.call_count == 1
 
 
 async def test_static_token_is_used_as_is_and_never_exchanged(mock_api, fake) -> None:
@@ -362,61 +471,88 @@ async def test_concurrency_is_bounded(fake) -> None:
 
 # --- pagination ---------------------------------------------------------------------------------
 
-SEARCH_DOC = "query SearchStacks($input: SearchInput!) { searchStacks(input: $input) { edges { node { id } } pageInfo { endCursor hasNextPage } } }"
+SEARCH_DOC = """query SearchStacks($input: SearchInput!) {
+  viewer { id }
+  searchStacks(input: $input) { edges { node { id } } pageInfo { endCursor hasNextPage } }
+}"""
+VIEWER = {"id": "api::key"}
+EXPIRED_PAGE = {
+    "viewer": None,
+    "searchStacks": {"edges": [], "pageInfo": {"endCursor": None, "hasNextPage": False}},
+}
 
 
-async def test_search_pages_follows_cursors_across_pages(mock_api, fake) -> None:
-    ids = [f"s{i}" for i in range(7)]
+def paged(ids: list[str], expire_on_call: int | None = None) -> Callable[[httpx.Request], httpx.Response]:
+    """A searchStacks over ``ids``; call number ``expire_on_call`` (1-based) gets the expired-session answer."""
+    calls = {"n": 0}
 
     def page(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] == expire_on_call:
+            return gql(EXPIRED_PAGE)
         variables = json.loads(request.content)["variables"]["input"]
         start = int(variables["after"] or 0)
         chunk = ids[start : start + variables["first"]]
         end = start + len(chunk)
         return gql(
             {
+                "viewer": VIEWER,
                 "searchStacks": {
                     "edges": [{"node": {"id": i}} for i in chunk],
                     "pageInfo": {"endCursor": str(end), "hasNextPage": end < len(ids)},
-                }
+                },
             }
         )
 
-    fake.queue = [page] * 10
+    return page
+
+
+async def test_search_pages_follows_cursors_across_pages(mock_api, fake) -> None:
+    fake.queue = [paged([f"s{i}" for i in range(7)])] * 10
     pages = [p async for p in search_pages(make_client(), SEARCH_DOC, "searchStacks", page_size=3)]
     assert [[n["id"] for n in p] for p in pages] == [["s0", "s1", "s2"], ["s3", "s4", "s5"], ["s6"]]
+    assert fake.operations.count("SearchStacks") == 3  # the viewer rides along: no extra request
 
 
-async def test_search_pages_rechecks_an_empty_first_page_with_viewer(mock_api, fake) -> None:
-    empty = gql({"searchStacks": {"edges": [], "pageInfo": {"endCursor": None, "hasNextPage": False}}})
-    full = gql(
-        {
-            "searchStacks": {
-                "edges": [{"node": {"id": "s1"}}],
-                "pageInfo": {"endCursor": "1", "hasNextPage": False},
-            }
-        }
-    )
-    fake.queue = [empty, gql({"viewer": None}), gql({"viewer": {"id": "me", "name": "me"}}), full]
-    pages = [p async for p in search_pages(make_client(), SEARCH_DOC, "searchStacks", page_size=50)]
-    assert pages == [[{"id": "s1"}]]
-    assert fake.exchanges == 2
+@pytest.mark.parametrize("expired_call", [1, 2, 3])
+async def test_an_expired_session_on_any_page_re_logs_in_and_re_reads_that_page(
+    mock_api, fake, expired_call
+) -> None:
+    fake.queue = [paged([f"s{i}" for i in range(7)], expire_on_call=expired_call)] * 10
+    pages = [p async for p in search_pages(make_client(), SEARCH_DOC, "searchStacks", page_size=3)]
+    assert [n["id"] for p in pages for n in p] == [f"s{i}" for i in range(7)]  # nothing cut short
+    assert fake.exchanges == 2 and fake.operations.count("SearchStacks") == 4
+
+
+async def test_a_page_that_cannot_be_confirmed_fails_the_listing(mock_api, fake) -> None:
+    fake.queue = [paged([f"s{i}" for i in range(7)]), gql(EXPIRED_PAGE), gql(EXPIRED_PAGE)]
+    pages: list[Any] = []
+    with pytest.raises(SpaceliftAuthError, match="viewer is null"):
+        async for page in search_pages(make_client(), SEARCH_DOC, "searchStacks", page_size=3):
+            pages.append(page)
+    assert len(pages) == 1  # what came before the failure was handed on; the caller's kind now fails
 
 
 async def test_search_pages_truly_empty_account_yields_nothing(mock_api, fake) -> None:
-    empty = gql({"searchStacks": {"edges": [], "pageInfo": {"endCursor": None, "hasNextPage": False}}})
-    fake.queue = [empty, gql({"viewer": {"id": "me", "name": "me"}})]
+    fake.queue = [paged([])]
     assert [p async for p in search_pages(make_client(), SEARCH_DOC, "searchStacks", page_size=50)] == []
-    assert fake.exchanges == 1
+    assert fake.exchanges == 1 and fake.operations.count("SearchStacks") == 1
+
+
+def test_listing_documents_must_select_the_viewer() -> None:
+    with pytest.raises(ValueError, match="viewer"):
+        require_session_check("query Q { spaces { id } }")
+    assert require_session_check(SEARCH_DOC) == SEARCH_DOC
 
 
 async def test_search_pages_refuses_a_repeated_cursor(mock_api, fake) -> None:
     loop = gql(
         {
+            "viewer": VIEWER,
             "searchStacks": {
                 "edges": [{"node": {"id": "s"}}],
                 "pageInfo": {"endCursor": "same", "hasNextPage": True},
-            }
+            },
         }
     )
     fake.queue = [loop] * 5
@@ -433,8 +569,12 @@ async def test_run_pages_of_stacks_walks_histories_several_stacks_per_request(mo
     }
 
     def page(request: httpx.Request) -> httpx.Response:
-        variables = json.loads(request.content)["variables"]
-        data: dict[str, Any] = {}
+        body = json.loads(request.content)
+        variables = body["variables"]
+        if body["operationName"] == "StackExists":
+            gone = histories[variables["id"]] is None
+            return gql({"viewer": VIEWER, "stack": None if gone else {"id": variables["id"]}})
+        data: dict[str, Any] = {"viewer": VIEWER}
         for n in range(len(variables) // 2):
             history, before = histories[variables[f"s{n}"]], variables[f"b{n}"]
             if history is None:
@@ -461,10 +601,68 @@ async def test_run_pages_of_stacks_walks_histories_several_stacks_per_request(mo
     assert [sorted(v[k] for k in v if k.startswith("s")) for v in batches] == [
         ["a", "b"], ["gone"], ["a", "b"], ["a"], ["a"]]  # fmt: skip
     assert [v["b0"] for v in batches if v["s0"] == "a"] == [None, "a16", "a06", "a01"]
+    assert fake.operations.count("StackExists") == 1  # the null stack was asked about once, then dropped
+
+
+async def test_a_stack_answered_null_that_exists_is_read_again(mock_api, fake) -> None:
+    answers: Iterator[dict[str, Any]] = iter([{"s0": None}, {"s0": {"runs": [{"id": "r2"}, {"id": "r1"}]}}])
+
+    def page(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body["operationName"] == "StackExists":
+            return gql({"viewer": VIEWER, "stack": {"id": "s"}})
+        return gql({"viewer": VIEWER, **next(answers)})
+
+    fake.queue = [page] * 5
+    seen: list[str] = []
+
+    def keep_going(stack_id: str, runs: list[dict[str, Any]]) -> bool:
+        seen.extend(r["id"] for r in runs)
+        return False
+
+    await run_pages_of_stacks(make_client(), "runs", {"s": None}, keep_going)
+    assert seen == ["r2", "r1"]
+
+
+async def test_a_stack_answered_null_twice_although_it_exists_fails_the_walk(mock_api, fake) -> None:
+    def page(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body["operationName"] == "StackExists":
+            return gql({"viewer": VIEWER, "stack": {"id": "s"}})
+        return gql({"viewer": VIEWER, "s0": None})
+
+    fake.queue = [page] * 10
+    with pytest.raises(SpaceliftTemporaryError, match="keeps answering stack s's runs with null"):
+        await run_pages_of_stacks(make_client(), "runs", {"s": None}, lambda s, runs: True)
+
+
+@pytest.mark.parametrize(
+    "error, falls_back",
+    [("Selection set has 41 selections, which exceeds the maximum allowed size", True),
+     ("Cannot query field \"runz\" on type \"Stack\".", False)],
+)  # fmt: skip
+async def test_only_a_too_large_batch_falls_back_to_one_stack_per_request(
+    mock_api, fake, error, falls_back
+) -> None:
+    def page(request: httpx.Request) -> httpx.Response:
+        variables = json.loads(request.content)["variables"]
+        if len(variables) > 2:
+            return gql(None, [{"message": error}])
+        return gql({"viewer": VIEWER, "s0": {"runs": []}})
+
+    fake.queue = [page] * 10
+    walk = run_pages_of_stacks(make_client(), "runs", {"a": None, "b": None, "c": None}, lambda s, r: True)
+    if falls_back:
+        await walk
+        assert fake.operations.count("StackRunsBatch") == 4  # the refused batch, then one per stack
+    else:
+        with pytest.raises(SpaceliftPermanentError):
+            await walk
+        assert fake.operations.count("StackRunsBatch") == 1  # no 40 more requests that fail the same way
 
 
 async def test_run_pages_of_stacks_stops_where_the_caller_says(mock_api, fake) -> None:
-    fake.queue = [gql({"s0": {"runs": [{"id": "r3"}, {"id": "r2"}]}})]
+    fake.queue = [gql({"viewer": VIEWER, "s0": {"runs": [{"id": "r3"}, {"id": "r2"}]}})]
     calls: list[int] = []
 
     def keep_going(stack_id: str, runs: list[dict[str, Any]]) -> bool:
@@ -483,6 +681,7 @@ async def test_secrets_never_reach_logs_or_exceptions(mock_api, fake) -> None:
     handler = logger.add(sink, level="DEBUG", format="{message}")
     try:
         echo = httpx.Response(500, text=f"upstream echoed {KEY_SECRET} and {JWT_PREFIX}1")
+        fake.all_dead = True
         fake.queue = [echo] * 3 + [gql(None, [{"message": "unauthorized"}])] * 4
         client = make_client(max_retries=2)
         with pytest.raises(SpaceliftTemporaryError) as temporary:

@@ -63,3 +63,18 @@ def test_batched_run_page_documents_are_valid(field: str) -> None:
 def test_batched_run_pages_refuse_other_fields() -> None:
     with pytest.raises(ValueError, match="cannot batch 'outputs'"):
         stack_runs_batch_document("outputs", 2)
+
+
+def test_every_query_proves_its_own_session_with_viewer() -> None:
+    """Spacelift answers an expired session with empty lists and null objects; only a ``viewer`` in the
+    same answer tells that apart from a real empty page or a deleted stack (see client/pagination.py)."""
+    queries = {name: text for name, text in DOCUMENTS.items() if text.lstrip().startswith(("query", "#"))}
+    assert "search_stacks" in queries and "get_stack" in queries
+    for name, text in queries.items():
+        if name == "viewer":
+            continue
+        operation = next(d for d in parse(text).definitions if getattr(d, "operation", None) is not None)
+        roots = {s.name.value for s in operation.selection_set.selections}  # type: ignore[attr-defined]
+        assert "viewer" in roots, name
+    batch = parse(stack_runs_batch_document("runs", 3)).definitions[0]
+    assert "viewer" in {s.name.value for s in batch.selection_set.selections}  # type: ignore[attr-defined]

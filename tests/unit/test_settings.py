@@ -25,7 +25,8 @@ def test_spec_names_are_read_and_endpoint_normalised() -> None:
     assert settings.api_endpoint == "https://acme.app.spacelift.io"
     assert settings.graphql_url == "https://acme.app.spacelift.io/graphql"
     assert settings.account_name == "acme"
-    assert (settings.max_retries, settings.page_size, settings.max_concurrent_requests) == (2, 50, 10)
+    assert (settings.max_retries, settings.page_size, settings.max_concurrent_requests) == (6, 50, 10)
+    assert settings.max_requests_per_second is None
     assert "very-secret" not in repr(settings)
 
 

@@ -1,0 +1,162 @@
+"""Nothing is lost when Spacelift misbehaves: real ``ocean sail`` resyncs through an independent fault proxy.
+
+Every test starts from the Port state a clean resync left (restored from a snapshot), breaks one thing
+between the integration and the sandbox with ``sandbox.fault_proxy``, runs a second resync, and checks
+Port: the same entities and no deletion, or the kind failed loudly (exit 1, one summary line) and kept
+its entities.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from sandbox.demo import Stage, run_once, start_stage
+from sandbox.fault_proxy import FaultPlan, Rule
+
+NOW = int(time.time()) // 3600 * 3600  # one account for the whole module, whatever the clock does
+# small pages, so every listing has later pages to break (12 stacks: 3 pages; run histories: 2+ pages)
+SMALL_PAGES = {"OCEAN__INTEGRATION__CONFIG__SPACELIFT_PAGE_SIZE": "4"}
+EVERY_LISTING = [
+    ("SearchStacks", 2),  # stack kind, a later page
+    ("SearchStacks", 3),
+    ("SearchStackRuns", 2),  # deployment kind: the stack pages with their newest runs
+    ("StackRunsBatch", 1),  # deeper run histories, ten stacks per request
+    ("StackRunsBatch", 2),
+    ("ListSpaces", 1),
+    ("SearchPolicies", 2),
+    ("ListManagedUsers", 1),
+    ("SearchWorkerPools", 1),
+    ("SearchContexts", 2),
+    ("SearchBlueprints", 1),
+    ("SearchModules", 1),
+]
+
+
+@dataclass
+class Clean:
+    stage: Stage
+    port_state: dict[str, Any]
+    entities: set[tuple[str, str]]
+    calls: dict[str, int]
+
+
+def landed(stage: Stage) -> set[tuple[str, str]]:
+    return {key for key, entity in stage.port.entities.items() if not entity.get("stub")}
+
+
+@pytest.fixture(scope="module")
+def clean() -> Iterator[Clean]:
+    with ExitStack() as stack:
+        stage = start_stage(stack, "small", seed=21, fault_proxy=True, now=NOW, runs_page_size=3)
+        code, _, output = run_once(stage, extra_env=SMALL_PAGES)
+        assert code == 0, output[-3000:]
+        assert stage.proxy is not None
+        yield Clean(stage, stage.port.snapshot(), landed(stage), dict(stage.proxy.calls))
+
+
+def second_resync(clean: Clean, plan: FaultPlan, extra_env: dict[str, str] | None = None) -> tuple[int, str]:
+    stage = clean.stage
+    assert stage.proxy is not None
+    stage.port.restore(clean.port_state)
+    stage.proxy.set_plan(plan)
+    code, _, output = run_once(stage, extra_env={**SMALL_PAGES, **(extra_env or {})})
+    return code, output
+
+
+def test_the_clean_resync_reads_every_listing_on_several_pages(clean: Clean) -> None:
+    for operation, call in EVERY_LISTING:
+        assert clean.calls.get(operation, 0) >= call, (operation, clean.calls)
+    assert len(clean.entities) > 100
+
+
+@pytest.mark.parametrize("operation, call", EVERY_LISTING)
+def test_an_expired_session_on_any_page_loses_nothing(clean: Clean, operation: str, call: int) -> None:
+    code, output = second_resync(clean, FaultPlan([Rule(operation, call, "expired")]))
+    assert code == 0, output[-3000:]
+    assert clean.stage.proxy is not None and clean.stage.proxy.applied  # the fault did happen
+    assert clean.stage.port.deletions == 0
+    assert landed(clean.stage) == clean.entities
+    assert "logging in again and re-reading" in output
+
+
+def test_a_stack_answered_null_in_a_run_batch_loses_nothing(clean: Clean) -> None:
+    code, output = second_resync(clean, FaultPlan([Rule("StackRunsBatch", 1, "null_alias", "s2")]))
+    assert code == 0, output[-3000:]
+    assert clean.stage.port.deletions == 0
+    assert landed(clean.stage) == clean.entities
+    assert "reading again" in output
+
+
+@pytest.mark.parametrize(
+    "operation, call, kind",
+    [("SearchStacks", 2, "stack"), ("StackRunsBatch", 1, "deployment"), ("ListManagedUsers", 1, "user")],
+)
+def test_unauthorized_on_a_page_fails_that_kind_loudly_and_keeps_its_entities(
+    clean: Clean, operation: str, call: int, kind: str
+) -> None:
+    code, output = second_resync(clean, FaultPlan([Rule(operation, call, "unauthorized")]))
+    assert code == 1, output[-3000:]
+    assert clean.stage.port.deletions == 0
+    assert landed(clean.stage) == clean.entities
+    summary = [line for line in output.splitlines() if "Spacelift resync failed" in line]
+    assert len(summary) == 1 and f"{kind}:" in summary[0] and "lacks the permission" in summary[0]
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_a_seeded_chaos_mix_gives_the_clean_result(clean: Clean, seed: int) -> None:
+    mix = {"5xx": 0.05, "429": 0.05, "drop": 0.02, "truncate": 0.02}
+    code, output = second_resync(clean, FaultPlan(mix=mix, seed=seed))
+    assert code == 0, output[-3000:]
+    assert clean.stage.port.deletions == 0
+    assert landed(clean.stage) == clean.entities
+    assert "Traceback" not in output  # recovered faults are one WARNING line each, never an ERROR trace
+    recovered = [line for line in output.splitlines() if "| ERROR" in line]
+    assert recovered == []
+
+
+def test_a_persistent_failure_exits_non_zero_and_deletes_nothing(clean: Clean) -> None:
+    plan = FaultPlan([Rule("SearchPolicies", 0, "503")])
+    code, output = second_resync(clean, plan, {"OCEAN__INTEGRATION__CONFIG__SPACELIFT_MAX_RETRIES": "1"})
+    assert code == 1, output[-3000:]
+    assert clean.stage.port.deletions == 0
+    assert landed(clean.stage) == clean.entities
+    assert (
+        "policy: Spacelift SearchPolicies returned HTTP 503" in output
+        and "gave up after 2 attempts" in output
+    )
+
+
+def test_entities_port_rejects_fail_the_resync(clean: Clean) -> None:
+    """A user narrowed a blueprint in Port: the entities it now refuses make the resync fail, visibly."""
+    stage = clean.stage
+    stage.port.restore(clean.port_state)
+    state = stage.port.blueprints["spaceliftStack"]["schema"]["properties"]["state"]
+    state["enum"] = ["FINISHED"]
+    snapshot = stage.port.snapshot()
+    stage.port.restore(clean.port_state)
+    code, output = second_resync(Clean(stage, snapshot, clean.entities, clean.calls), FaultPlan())
+    assert code == 1, output[-3000:]
+    rejected = {entity["identifier"] for entity in stage.port.rejected}
+    assert rejected and all(key in clean.entities for key in (("spaceliftStack", i) for i in rejected))
+    summary = [line for line in output.splitlines() if "Spacelift resync failed" in line]
+    assert len(summary) == 1 and f"Port rejected {len(rejected)} entities" in summary[0]
+
+
+def test_a_wrong_key_is_one_clear_line_and_exit_1(clean: Clean) -> None:
+    code, output = second_resync(
+        clean, FaultPlan(), {"OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_SECRET": "not-the-secret"}
+    )
+    assert code == 1
+    assert "Traceback" not in output
+    assert clean.stage.port.deletions == 0 and landed(clean.stage) == clean.entities
+    errors = [line for line in output.splitlines() if "| ERROR" in line and "Spacelift" in line]
+    assert len(errors) == 1 and "did not accept API key" in errors[0] and "9 of 9 kinds" in errors[0]
+    assert "not-the-secret" not in output
+    assert clean.stage.proxy is not None and clean.stage.proxy.calls["SpaceliftApiKeyUser"] == 1
