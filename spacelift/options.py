@@ -50,11 +50,9 @@ class RunOptions:
             lookback_days=selector.lookback_days,
         )
 
-    @property
-    def wants_tracked_list(self) -> bool:
-        """TRACKED, TASK and DESTROY runs come from ``stack.runs``; PROPOSED from ``proposedRuns``."""
-        return bool(self.run_types - {"PROPOSED"})
-
-    @property
-    def wants_proposed_list(self) -> bool:
-        return "PROPOSED" in self.run_types
+    def lists(self) -> tuple[str, ...]:
+        """The stack fields the wanted runs are listed in: ``runs`` holds TRACKED and DESTROY runs,
+        ``proposedRuns`` PROPOSED ones (drift detection included), ``tasks`` TASK runs (spacectl
+        ``stack task list``)."""
+        wanted = {"runs": {"TRACKED", "DESTROY"}, "proposedRuns": {"PROPOSED"}, "tasks": {"TASK"}}
+        return tuple(field for field, types in wanted.items() if types & self.run_types)

@@ -29,7 +29,11 @@ async def read_one_page(kind: str) -> int:
     doc_name, field, searchable = CHEAP_READS[kind]
     if not searchable:
         return len(await list_all(client, document(doc_name), field))
-    variables = {"withTracked": True, "withProposed": False} if kind == ObjectKind.DEPLOYMENT else None
+    variables = (
+        {"withRuns": True, "withProposed": False, "withTasks": False}
+        if kind == ObjectKind.DEPLOYMENT
+        else None
+    )
     async for page in search_pages(client, document(doc_name), field, page_size=1, variables=variables):
         return len(page)
     return 0

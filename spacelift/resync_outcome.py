@@ -25,7 +25,8 @@ from port_ocean.exceptions.context import EventContextNotFoundError
 from port_ocean.exceptions.core import OceanAbortException
 from port_ocean.utils.signal import signal_handler
 
-from spacelift.client.errors import SpaceliftError
+from spacelift.client.errors import SpaceliftError, SpaceliftForbiddenError
+from spacelift.permissions import needed_for
 
 EXIT_RESYNC_FAILED = 1
 _ENTITY_WRITE = re.compile(r"/blueprints/(?P<blueprint>[^/]+)/entities(?P<bulk>/bulk)?$")
@@ -87,6 +88,9 @@ async def reported_pages(kind: str, pages: AsyncIterator[list[dict[str, Any]]]) 
     try:
         async for page in pages:
             yield page
+    except SpaceliftForbiddenError as error:
+        described = f"{error}. The {kind} kind needs {needed_for(kind)}"
+        raise KindFailed(_current.kind_failed(kind, SpaceliftForbiddenError(described))) from None
     except SpaceliftError as error:
         raise KindFailed(_current.kind_failed(kind, error)) from None
     except Exception as error:  # a bug: recorded, and Ocean logs its traceback

@@ -58,6 +58,9 @@ COMPONENTS = [
 PEOPLE = [("jdoe", "Jane Doe"), ("asmith", "Alex Smith"), ("mgarcia", "Maria Garcia"), ("kchen", "Kai Chen"),
           ("ookafor", "Obi Okafor"), ("lnovak", "Lena Novak"), ("rpatel", "Ravi Patel"), ("tkim", "Tae Kim")]  # fmt: skip
 
+TASK_COMMANDS = ["terraform state list", "terraform output -json", "terraform import aws_s3_bucket.logs logs",
+                 "ls -la", "terraform force-unlock -force 1234"]  # fmt: skip
+
 # Secret material the integration must never fetch: tests scan everything that reaches Port for it.
 SECRET_MARK = "SANDBOX-SECRET"
 
@@ -135,8 +138,9 @@ class Account:
         self.contexts: dict[str, Obj] = {}
         self.blueprints: dict[str, Obj] = {}
         self.modules: dict[str, Obj] = {}
-        self._tracked: dict[str, list[Obj]] = {}
-        self._proposed: dict[str, list[Obj]] = {}
+        self._tracked: dict[str, list[Obj]] = {}  # stack.runs: TRACKED and DESTROY runs
+        self._proposed: dict[str, list[Obj]] = {}  # stack.proposedRuns
+        self._tasks: dict[str, list[Obj]] = {}  # stack.tasks: TASK runs, which stack.runs does not list
         self._live_runs: list[tuple[str, Obj]] = []  # (stack id, run) moved by the state machine
         self.state_listeners: list[Callable[[Obj, Obj], None]] = []  # (stack, run) on every transition
         self._generate()
@@ -397,6 +401,7 @@ class Account:
         stack["_index"] = index
         stack["runs"] = lambda info, before=None: self._page(self.tracked_runs(stack_id), before)
         stack["proposedRuns"] = lambda info, before=None: self._page(self.proposed_runs(stack_id), before)
+        stack["tasks"] = lambda info, before=None: self._page(self.task_runs(stack_id), before)
         stack["run"] = lambda info, id: self.find_run(stack_id, id)
 
     def _page(self, runs: list[Obj], before: str | None) -> list[Obj]:
@@ -419,9 +424,18 @@ class Account:
             self._generate_runs(stack_id)
         return self._proposed[stack_id]
 
+    def task_runs(self, stack_id: str) -> list[Obj]:
+        if stack_id not in self._tasks:
+            self._generate_runs(stack_id)
+        return self._tasks[stack_id]
+
+    def all_runs(self, stack_id: str) -> list[Obj]:
+        """Every run of the stack, whichever list Spacelift shows it in (``stack.run(id)`` finds them all)."""
+        return self.tracked_runs(stack_id) + self.proposed_runs(stack_id) + self.task_runs(stack_id)
+
     def find_run(self, stack_id: str, run_id: str) -> Obj | None:
         self.advance_runs()
-        for run in self.tracked_runs(stack_id) + self.proposed_runs(stack_id):
+        for run in self.all_runs(stack_id):
             if run["id"] == run_id:
                 return run
         return None
@@ -429,12 +443,14 @@ class Account:
     def _generate_runs(self, stack_id: str) -> None:
         stack = self.stacks.get(stack_id)
         if stack is None or not stack.get("_has_runs", True):
-            self._tracked[stack_id], self._proposed[stack_id] = [], []
+            self._tracked[stack_id], self._proposed[stack_id], self._tasks[stack_id] = [], [], []
             return
         rng = self._rng_for("runs", stack_id)
         index = stack["_index"]
         count = self.profile.runs_per_stack
-        tracked, proposed = [], []
+        tracked: list[Obj] = []
+        proposed: list[Obj] = []
+        tasks: list[Obj] = []
         created = self.now - rng.randint(600, 86400)
         for j in range(count):
             if j == 0:
@@ -443,7 +459,8 @@ class Account:
                 run_type = rng.choices(["TRACKED", "TASK", "DESTROY"], weights=[8, 1, 1])[0]
                 state = rng.choices(["FINISHED", "FAILED", "DISCARDED", "CANCELED", "STOPPED", "SKIPPED"],
                                     weights=[12, 3, 2, 1, 1, 1])[0]  # fmt: skip
-            tracked.append(self._make_run(rng, stack, run_type, state, created, most_recent=j == 0))
+            run = self._make_run(rng, stack, run_type, state, created, most_recent=j == 0)
+            (tasks if run_type == "TASK" else tracked).append(run)
             created -= rng.randint(3600 * 6, 3600 * 48)
         created = self.now - rng.randint(300, 7200)
         for j in range(max(1, count // 2)):
@@ -454,7 +471,7 @@ class Account:
             run["driftDetection"] = j % 3 == 1
             proposed.append(run)
             created -= rng.randint(3600 * 2, 3600 * 30)
-        self._tracked[stack_id], self._proposed[stack_id] = tracked, proposed
+        self._tracked[stack_id], self._proposed[stack_id], self._tasks[stack_id] = tracked, proposed, tasks
 
     def _make_run(
         self, rng: random.Random, stack: Obj, run_type: str, state: str, created: int, most_recent: bool
@@ -479,6 +496,7 @@ class Account:
                       "resources": rng.randint(10, 400)} if planned else None,
             "needsApproval": state == "PENDING_REVIEW", "expired": False, "isMostRecent": most_recent,
             "canRetry": state == "FAILED", "canConfirm": state == "UNCONFIRMED", "comments": [],
+            "command": rng.choice(TASK_COMMANDS) if run_type == "TASK" else None,
         }  # fmt: skip
         run["history"] = self._history(run, terminal, duration)
         return run
@@ -536,6 +554,23 @@ class Account:
         for other in runs:
             other["isMostRecent"] = False
         runs.insert(0, run)
+        self._live_runs.append((stack_id, run))
+        self._transition(stack, run, "QUEUED")
+        return run
+
+    def create_task(self, stack_id: str, command: str, actor: str) -> Obj:
+        """``taskCreate``: a TASK run, listed under ``stack.tasks`` and moved by the clock like any run."""
+        stack = self.stack_or_error(stack_id)
+        if stack["lockedBy"] and stack["lockedBy"] != actor:
+            raise SpaceliftError(f"stack {stack_id} is locked by {stack['lockedBy']}")
+        if not command.strip():
+            raise SpaceliftError("command must not be empty")
+        rng = self._rng_for("task", stack_id, self.clock())
+        run = self._make_run(rng, stack, "TASK", "QUEUED", int(self.clock()), most_recent=False)
+        run.update({"triggeredBy": actor, "delta": None, "finished": False, "history": [], "title": None,
+                    "command": command, "_plan": ["QUEUED", "PREPARING", "PERFORMING", "FINISHED"], "_step": 0,
+                    "_since": self.clock(), "_version": 0})  # fmt: skip
+        self.task_runs(stack_id).insert(0, run)
         self._live_runs.append((stack_id, run))
         self._transition(stack, run, "QUEUED")
         return run

@@ -6,6 +6,7 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.spacelift.access import Access, space_of
 from sandbox.spacelift.account import Account, Obj, SpaceliftError
 
 MAX_FIRST = 100  # Spacelift's own maximum is not documented; clients use 50
@@ -89,8 +90,29 @@ def connection(root: str, nodes: list[Obj], search: dict[str, Any]) -> Obj:
     }
 
 
+def _access(info: Any) -> Access | None:
+    """The key's access (None: an administrative key, which sees and may change everything)."""
+    access: Access | None = info.context.get("access")
+    return access
+
+
+def _readable(info: Any, items: list[Obj]) -> list[Obj]:
+    access = _access(info)
+    return items if access is None else [item for item in items if access.can_read(space_of(item))]
+
+
+def resolve_worker_pool(stack: Obj, info: Any) -> Obj | None:
+    """``Stack.workerPool``: a pool in a space the key cannot read is refused at this field only."""
+    pool: Obj | None = stack.get("workerPool")
+    access = _access(info)
+    if pool is not None and access is not None and not access.can_read(space_of(pool)):
+        raise SpaceliftError("unauthorized")
+    return pool
+
+
 class Resolvers:
-    """Builds the root value; ``info.context`` carries ``expired`` (token past ``validUntil``) and ``actor``."""
+    """Builds the root value; ``info.context`` carries ``expired`` (token past ``validUntil``), ``actor``
+    and ``access`` (what the key may see; None for an administrative key)."""
 
     def __init__(
         self, account: Account, api_keys: dict[str, str], issue_token: Callable[[str], tuple[str, int]]
@@ -111,39 +133,69 @@ class Resolvers:
             return resolve
 
         def listing(items: Callable[[], dict[str, Obj]]) -> Callable[..., Any]:
-            return guarded(lambda info: list(items().values()), [])
+            return guarded(lambda info: _readable(info, list(items().values())), [])
 
         def single(items: Callable[[], dict[str, Obj]]) -> Callable[..., Any]:
-            return guarded(lambda info, id: items().get(id), None)
+            return guarded(
+                lambda info, id: next(iter(_readable(info, [items()[id]])), None) if id in items() else None,
+                None,
+            )
 
         def search(root: str, items: Callable[[], dict[str, Obj]]) -> Callable[..., Any]:
             empty = {
                 "edges": [],
                 "pageInfo": {"endCursor": None, "hasNextPage": False, "hasPreviousPage": False},
             }
-            return guarded(lambda info, input: connection(root, list(items().values()), input), empty)
+            return guarded(
+                lambda info, input: connection(root, _readable(info, list(items().values())), input), empty
+            )
+
+        def spaces(info: Any) -> list[Obj]:
+            access = _access(info)
+            return [s for s in a.spaces.values() if access is None or s["id"] in access.visible_spaces]
+
+        def admin_only(fn: Callable[..., Any]) -> Callable[..., Any]:
+            def resolve(info: Any, **kwargs: Any) -> Any:
+                if _access(info) is not None:
+                    raise SpaceliftError("unauthorized")
+                return fn(info, **kwargs)
+
+            return resolve
+
+        def writable(fn: Callable[..., Any], stack_arg: str = "stack") -> Callable[..., Any]:
+            def resolve(info: Any, **kwargs: Any) -> Any:
+                access = _access(info)
+                stack = a.stacks.get(kwargs[stack_arg])
+                if access is not None and (stack is None or not access.can_write(stack["space"])):
+                    raise SpaceliftError("unauthorized")
+                return fn(info, **kwargs)
+
+            return resolve
 
         def run_stack(info: Any, runId: str) -> Obj | None:
-            for stack in a.stacks.values():
+            for stack in _readable(info, list(a.stacks.values())):
                 if a.find_run(stack["id"], runId):
                     return stack
             return None
 
         def search_runs(info: Any, input: dict[str, Any]) -> Obj:
-            nodes: list[Obj] = [{"run": r, "stack": s, "isModule": False} for s in a.stacks.values()
+            nodes: list[Obj] = [{"run": r, "stack": s, "isModule": False} for s in _readable(info, list(a.stacks.values()))
                      for r in a.tracked_runs(s["id"])]  # fmt: skip
             nodes.sort(key=lambda n: n["run"]["createdAt"], reverse=True)
             return connection("searchRuns", nodes, input)
 
         return {
-            "viewer": guarded(lambda info: {"id": info.context["actor"], "name": info.context["actor"], "admin": True}, None),
-            "spaces": listing(lambda: a.spaces), "space": single(lambda: a.spaces),
+            "viewer": guarded(lambda info: {"id": info.context["actor"], "name": info.context["actor"],
+                                            "admin": _access(info) is None}, None),
+            "spaces": guarded(spaces, []),
+            "space": guarded(lambda info, id: a.spaces[id] if id in {s["id"] for s in spaces(info)} else None, None),
             "stacks": listing(lambda: a.stacks), "searchStacks": search("searchStacks", lambda: a.stacks),
             "stack": single(lambda: a.stacks), "runStack": guarded(run_stack, None),
             "searchRuns": guarded(search_runs, None),
             "policies": listing(lambda: a.policies), "searchPolicies": search("searchPolicies", lambda: a.policies),
             "policy": single(lambda: a.policies),
-            "managedUsers": listing(lambda: a.users), "managedUser": single(lambda: a.users),
+            "managedUsers": guarded(admin_only(lambda info: list(a.users.values())), []),
+            "managedUser": guarded(admin_only(lambda info, id: a.users.get(id)), None),
             "contexts": listing(lambda: a.contexts), "searchContexts": search("searchContexts", lambda: a.contexts),
             "context": single(lambda: a.contexts),
             "searchBlueprints": search("searchBlueprints", lambda: a.blueprints), "blueprint": single(lambda: a.blueprints),
@@ -156,16 +208,19 @@ class Resolvers:
                                                       "usersCount": 3, "schedulableRunsCount": 1}, None),
             # mutations
             "apiKeyUser": self._api_key_user,
-            "runTrigger": lambda info, stack, commitSha=None, runType=None, runtimeConfig=None, forceApply=None: (
+            "runTrigger": writable(lambda info, stack, commitSha=None, runType=None, runtimeConfig=None, forceApply=None: (
                 a.trigger_run(stack, commitSha, runType, info.context["actor"])
-            ),
-            "runConfirm": lambda info, stack, run=None, note=None: a.confirm_run(stack, run, note),
-            "runDiscard": lambda info, stack, run=None, note=None: a.discard_run(stack, run, note),
-            "runCancel": lambda info, stack, run, note=None: a.cancel_run(stack, run, note),
-            "runStop": lambda info, stack, run, note=None: a.stop_run(stack, run, note),
-            "stackLock": lambda info, id, note=None: a.lock_stack(id, note, info.context["actor"]),
-            "stackUnlock": lambda info, id: a.unlock_stack(id, info.context["actor"]),
-            "blueprintCreateStack": self._blueprint_create_stack,
+            )),
+            "runConfirm": writable(lambda info, stack, run=None, note=None: a.confirm_run(stack, run, note)),
+            "runDiscard": writable(lambda info, stack, run=None, note=None: a.discard_run(stack, run, note)),
+            "runCancel": writable(lambda info, stack, run, note=None: a.cancel_run(stack, run, note)),
+            "runStop": writable(lambda info, stack, run, note=None: a.stop_run(stack, run, note)),
+            "taskCreate": writable(lambda info, stack, command, skipInitialization=None: (
+                a.create_task(stack, command, info.context["actor"])
+            )),
+            "stackLock": writable(lambda info, id, note=None: a.lock_stack(id, note, info.context["actor"]), "id"),
+            "stackUnlock": writable(lambda info, id: a.unlock_stack(id, info.context["actor"]), "id"),
+            "blueprintCreateStack": admin_only(self._blueprint_create_stack),
         }  # fmt: skip
 
     def _api_key_user(self, info: Any, id: str, secret: str) -> Obj | None:

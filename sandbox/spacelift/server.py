@@ -36,9 +36,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.serving import DroppedConnection
+from sandbox.spacelift.access import Access
 from sandbox.spacelift.account import Account, SpaceliftError
 from sandbox.spacelift.faults import Faults
-from sandbox.spacelift.resolvers import Resolvers
+from sandbox.spacelift.resolvers import Resolvers, resolve_worker_pool
 from sandbox.spacelift.webhooks import run_state_event, send
 
 SCHEMA_PATH = __file__.rsplit("/", 1)[0] + "/schema.graphql"
@@ -52,6 +53,7 @@ def load_schema() -> GraphQLSchema:
         schema = build_schema(f.read())
     vendor = schema.type_map["StackConfigVendor"]
     vendor.resolve_type = lambda obj, info, abstract: obj["__typename"]  # type: ignore[attr-defined]
+    schema.type_map["Stack"].fields["workerPool"].resolve = resolve_worker_pool  # type: ignore[attr-defined]
     return schema
 
 
@@ -60,6 +62,9 @@ class SandboxSettings:
     token_ttl_seconds: int = 3600
     expired_token_behavior: str = "empty"  # "empty" (null viewer, empty lists) | "unauthorized" | "401"
     api_keys: dict[str, str] = field(default_factory=lambda: {DEFAULT_KEY_ID: DEFAULT_KEY_SECRET})
+    # key id -> {space id: "READ" | "WRITE"}: a key limited to those spaces (and the spaces below them);
+    # keys not listed here are administrative (admin on root). See sandbox/spacelift/access.py.
+    key_access: dict[str, dict[str, str]] = field(default_factory=dict)
     # Spacelift's GraphQL server (spacelift-io/graphql-go) has these anti-abuse limits; their production
     # values are not published, so they are off unless a test or benchmark sets them. 0 = no limit.
     max_selection_set_size: int = 0
@@ -191,7 +196,10 @@ class SandboxSpacelift:
 
         token_state, actor = self._token_state(request)
         is_login = root_fields == ["apiKeyUser"]
-        context: dict[str, Any] = {"actor": actor or "anonymous", "expired": False}
+        context: dict[str, Any] = {"actor": actor or "anonymous", "expired": False, "access": None}
+        key_id = (actor or "").removeprefix("api::")
+        if key_id in self.settings.key_access:
+            context["access"] = Access(self.account, self.settings.key_access[key_id])
         if not is_login:
             if token_state in ("missing", "unknown"):
                 return self._respond({"data": None, "errors": [{"message": "unauthorized"}]}, 200)

@@ -10,7 +10,7 @@ from port_ocean.exceptions.execution_manager import ActionExecutionError
 
 from integration import ObjectKind
 from spacelift.actions.base import SpaceliftActionExecutor, optional, required, spacelift_said, upsert_quietly
-from spacelift.actions.run_completion import RunCompletionProcessor, watch
+from spacelift.actions.run_completion import RunCompletionProcessor, remember_started, watch
 from spacelift.client import SpaceliftError, SpaceliftRateLimitedError
 from spacelift.connection import get_connection, get_exporters
 from spacelift.graphql import document
@@ -45,6 +45,7 @@ class TriggerRunExecutor(SpaceliftActionExecutor):
         if not triggered or not triggered.get("id"):
             raise ActionExecutionError(f"Spacelift did not return a run for stack {stack}", "Spacelift error")
         run_id = triggered["id"]
+        remember_started(run_id)
         link = get_exporters().deployment.links.run(stack, run_id)
         await ocean.port_client.update_run_started(run, link, external_id=run_id)
         await ocean.port_client.post_run_log(

@@ -38,6 +38,25 @@ FAILURE_STATES = {
 }
 
 _watchers: set[asyncio.Task[None]] = set()
+_started_here: dict[str, None] = {}  # run ids this process triggered from Port, oldest first
+STARTED_MEMORY = 10_000
+
+
+def remember_started(run_id: str) -> None:
+    _started_here[run_id] = None
+    while len(_started_here) > STARTED_MEMORY:
+        del _started_here[next(iter(_started_here))]
+
+
+def may_have_a_port_run(run: dict[str, Any]) -> bool:
+    """Only runs the integration triggered can have a Port action run waiting for them: those this process
+    started, and those Spacelift says our API key triggered (``triggeredBy: api::<key id>``, which also
+    covers a live-events pod that did not trigger the run itself). Every other finished run costs Port
+    nothing."""
+    if str(run.get("id")) in _started_here:
+        return True
+    key_id = get_connection().settings.api_key_id
+    return bool(key_id) and run.get("triggeredBy") == f"api::{key_id}"
 
 
 def outcome(state: str) -> tuple[bool, str] | None:
@@ -74,7 +93,9 @@ class RunCompletionProcessor(SpaceliftWebhookProcessor):
 
     @classmethod
     def accepts(cls, payload: dict[str, Any]) -> bool:
-        return RunStateEvent.looks_like(payload) and outcome(str(payload.get("state"))) is not None
+        if not RunStateEvent.looks_like(payload) or outcome(str(payload.get("state"))) is None:
+            return False
+        return may_have_a_port_run(payload.get("run") or {})
 
     async def get_matching_kinds(self, event: WebhookEvent) -> list[str]:
         return []

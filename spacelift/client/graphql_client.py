@@ -34,6 +34,7 @@ from spacelift.client.throttle import ThrottleGate
 from spacelift.graphql import document
 
 _OPERATION = re.compile(r"^\s*(query|mutation)\s+(\w+)", re.MULTILINE)
+WITHHELD_NOTE_SECONDS = 3600.0
 
 
 class _SessionRejected(Exception):
@@ -88,6 +89,7 @@ class SpaceliftClient:
         self._backoff = backoff or BackoffPolicy()
         self._limiter = asyncio.Semaphore(max_concurrent_requests)
         self.gate = ThrottleGate(max_requests_per_second)
+        self._withheld_said: dict[str, float] = {}
         self._secrets = [s for s in (api_key_secret, api_token) if s]
         self.tokens: TokenSource
         if api_token:
@@ -255,9 +257,16 @@ class SpaceliftClient:
             )
         unauthorized = [m for m, low in zip(messages, lowered, strict=True) if "unauthorized" in low]
         if unauthorized:
-            if isinstance(data, dict) and data.get("viewer"):  # this very answer proves the session alive
+            if not (isinstance(data, dict) and data.get("viewer")):
+                raise _Unauthorized(unauthorized[0])
+            # this very answer proves the session alive: "no access", to all of it or to some items
+            withheld = _withheld_paths(kind, data, errors)
+            if withheld is None:
                 raise SpaceliftForbiddenError(self._forbidden(kind, name, unauthorized[0]), status)
-            raise _Unauthorized(unauthorized[0])
+            self._note_withheld(name, withheld)
+            messages = [m for m in messages if "unauthorized" not in m.lower()]
+            lowered = [m.lower() for m in messages]
+            errors = messages
         if any(SpaceliftQueryTooLargeError.describes(m) for m in messages):
             raise SpaceliftQueryTooLargeError(
                 f"Spacelift refused {name} as too large: {describe_body('; '.join(messages), self._secrets)}",
@@ -276,6 +285,19 @@ class SpaceliftClient:
         if "viewer" in data and data["viewer"] is None:
             raise _SessionRejected("viewer is null: the session has expired")
         return data
+
+    def _note_withheld(self, name: str, paths: list[str]) -> None:
+        """Items the key may not read are left out of an answer that is otherwise used; said once an hour."""
+        now = time.monotonic()
+        if now - self._withheld_said.get(name, -WITHHELD_NOTE_SECONDS) < WITHHELD_NOTE_SECONDS:
+            logger.debug(f"Spacelift withheld {len(paths)} item(s) of {name}: {', '.join(paths[:5])}")
+            return
+        self._withheld_said[name] = now
+        logger.warning(
+            f"Spacelift withheld {len(paths)} item(s) of {name} from {self._credential} (unauthorized: "
+            f"{', '.join(paths[:3])}): the key may not read them, the rest of the answer is used; give the "
+            "key read access to the spaces they live in to sync them"
+        )
 
     async def _exchange_api_key(self, key_id: str, key_secret: str) -> tuple[str, int]:
         doc = document("api_key_user")
@@ -302,6 +324,26 @@ class SpaceliftClient:
         _hide_in_logs(jwt)
         logger.info(f"Authenticated to Spacelift at {self.host} with API key {key_id}")
         return jwt, valid_until
+
+
+def _withheld_paths(kind: str, data: dict[str, Any], errors: list[Any]) -> list[str] | None:
+    """Where ``unauthorized`` errors point, when they refuse only some items of an answer that carries the
+    rest (a nested field, or some aliases of a batch); None when the whole answer was refused."""
+    if kind == "mutation":
+        return None
+    paths: list[str] = []
+    refused_roots: set[str] = set()
+    for error in errors:
+        if not isinstance(error, dict) or "unauthorized" not in str(error.get("message", "")).lower():
+            continue
+        path = error.get("path")
+        if not isinstance(path, list) or not path:
+            return None
+        if len(path) == 1:
+            refused_roots.add(str(path[0]))
+        paths.append(".".join(str(p) for p in path))
+    answered = {k for k, v in data.items() if k != "viewer" and v is not None and k not in refused_roots}
+    return paths if answered else None
 
 
 def _only_not_found(messages: Iterable[str]) -> bool:

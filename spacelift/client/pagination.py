@@ -24,7 +24,11 @@ from typing import Any
 
 from loguru import logger
 
-from spacelift.client.errors import SpaceliftQueryTooLargeError, SpaceliftTemporaryError
+from spacelift.client.errors import (
+    SpaceliftForbiddenError,
+    SpaceliftQueryTooLargeError,
+    SpaceliftTemporaryError,
+)
 from spacelift.client.graphql_client import SpaceliftClient
 from spacelift.graphql import document, stack_runs_batch_document
 
@@ -41,7 +45,7 @@ def dig(data: dict[str, Any], path: str) -> Any:
     return node
 
 
-_VIEWER = re.compile(r"^\s*viewer\s*\{", re.MULTILINE)
+_VIEWER = re.compile(r"[{\s]viewer\s*\{")
 
 
 def require_session_check(doc: str) -> str:
@@ -144,9 +148,12 @@ async def run_pages_of_stacks(
 
 async def _stack_still_there(client: SpaceliftClient, stack_id: str, times_null: int) -> bool:
     """A batch answered ``null`` for this stack: is it gone, or was the answer wrong?"""
-    found = (await client.execute(document("stack_exists"), {"id": stack_id})).get("stack")
+    try:
+        found = (await client.execute(document("stack_exists"), {"id": stack_id})).get("stack")
+    except SpaceliftForbiddenError:
+        found = None  # the key may not read it: for this integration it is not there
     if found is None:
-        logger.info(f"Stack {stack_id} was deleted while its runs were read; its history ends here")
+        logger.info(f"Stack {stack_id} is gone (deleted, or not readable by the key); its history ends here")
         return False
     if times_null > 1:
         raise SpaceliftTemporaryError(

@@ -10,7 +10,7 @@ from spacelift.exporters.enrich import Item, enrich_run
 from spacelift.graphql import document
 from spacelift.options import RunOptions
 
-RUN_LISTS = ("runs", "proposedRuns")  # TRACKED/TASK/DESTROY runs, and PROPOSED runs
+RUN_LISTS = ("runs", "proposedRuns", "tasks")  # TRACKED/DESTROY runs, PROPOSED runs, TASK runs
 
 
 class DeploymentExporter(AbstractExporter[RunOptions]):
@@ -31,7 +31,12 @@ class DeploymentExporter(AbstractExporter[RunOptions]):
 
     async def get_paginated_resources(self, options: RunOptions) -> AsyncIterator[list[Item]]:
         cutoff = self._clock() - options.lookback_days * 86400
-        variables = {"withTracked": options.wants_tracked_list, "withProposed": options.wants_proposed_list}
+        lists = options.lists()
+        variables = {
+            "withRuns": "runs" in lists,
+            "withProposed": "proposedRuns" in lists,
+            "withTasks": "tasks" in lists,
+        }
         pages = search_pages(
             self.client,
             document("search_stack_runs"),
@@ -41,7 +46,7 @@ class DeploymentExporter(AbstractExporter[RunOptions]):
         )
         async for stacks in pages:
             per_stack: dict[str, list[Item]] = {stack["id"]: [] for stack in stacks}
-            for field in RUN_LISTS:
+            for field in lists:
                 for stack_id, runs in (await self._runs_from(stacks, field, options, cutoff)).items():
                     per_stack[stack_id] += runs
             batch = [

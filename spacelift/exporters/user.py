@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+from spacelift.client import SpaceliftForbiddenError
 from spacelift.exporters.base import ListExporter
 from spacelift.exporters.enrich import Item, enrich_user
 
@@ -12,6 +15,17 @@ class UserExporter(ListExporter):
 
     def enrich(self, item: Item) -> Item:
         return enrich_user(item)
+
+    async def get_paginated_resources(self, options: None = None) -> AsyncIterator[list[Item]]:
+        empty = True
+        async for page in super().get_paginated_resources(options):
+            empty = False
+            yield page
+        if empty:  # every account has a user (whoever created it): an empty list is a key that may not look
+            raise SpaceliftForbiddenError(
+                "Spacelift listed no users for this API key, yet every account has at least the person who "
+                "created it: the key most likely may not view users"
+            )
 
     async def get_resource(self, resource_id: str) -> Item | None:
         async for page in self.get_paginated_resources():

@@ -50,9 +50,10 @@ def stack_runs_batch_document(field: str, stacks: int) -> str:
     It spreads the ``RunFields`` fragment, like ``search_stack_runs.graphql``: one definition of a run,
     and selects ``viewer`` so a null stack or an empty page can be told from an expired session.
     """
-    if field not in ("runs", "proposedRuns") or stacks < 1:
+    names = {"runs": "StackRunsBatch", "proposedRuns": "StackProposedRunsBatch", "tasks": "StackTasksBatch"}
+    if field not in names or stacks < 1:
         raise ValueError(f"cannot batch {field!r} for {stacks} stacks")
-    name = "StackRunsBatch" if field == "runs" else "StackProposedRunsBatch"
+    name = names[field]
     params = ", ".join(f"$s{n}: ID!, $b{n}: ID" for n in range(stacks))
     selections = "\n".join(
         f"  s{n}: stack(id: $s{n}) {{\n    {field}(before: $b{n}) {{\n      ...RunFields\n    }}\n  }}"

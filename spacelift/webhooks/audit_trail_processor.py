@@ -39,18 +39,23 @@ def exporter_of(exporters: Exporters, kind: str) -> AbstractExporter[Any]:
 
 
 class AuditTrailProcessor(SpaceliftWebhookProcessor):
+    """Handles audit events about resources in the catalog that name the resource (``data.ID``); any
+    other action is left to ``IgnoredEventProcessor`` (one debug line)."""
+
     @classmethod
     def accepts(cls, payload: dict[str, Any]) -> bool:
         if not AuditTrailEvent.looks_like(payload):
             return False
-        return str(payload.get("action", "")).split(".", 1)[0] in RESOURCE_KINDS
+        change = AuditTrailEvent.model_validate(payload)
+        return change.resource in RESOURCE_KINDS and change.resource_id is not None
 
     async def get_matching_kinds(self, event: WebhookEvent) -> list[str]:
         return [RESOURCE_KINDS[AuditTrailEvent.model_validate(event.payload).resource]]
 
     async def handle_event(self, payload: EventPayload, resource: ResourceConfig) -> WebhookEventRawResults:
         change = AuditTrailEvent.model_validate(payload)
-        resource_id = change.data.id
+        resource_id = change.resource_id
+        assert resource_id is not None  # accepts() only lets events with an id through
         if change.verb == "delete":
             return WebhookEventRawResults(updated_raw_results=[], deleted_raw_results=[{"id": resource_id}])
         if resource.kind == ObjectKind.STACK:

@@ -14,6 +14,7 @@ from port_ocean.core.handlers.webhook.webhook_event import EventPayload, Webhook
 
 from spacelift.webhooks.audit_trail_processor import AuditTrailProcessor
 from spacelift.webhooks.base_processor import ACCEPTED, SpaceliftWebhookProcessor, verdict
+from spacelift.webhooks.payloads import AuditTrailEvent
 from spacelift.webhooks.run_state_processor import RunStateProcessor
 
 
@@ -26,12 +27,13 @@ class IgnoredEventProcessor(SpaceliftWebhookProcessor):
         payload: Any = event.payload
         if any(processor.accepts(payload) for processor in self.HANDLED_ELSEWHERE):
             return False
-        kind = (
-            "internal-error"
-            if isinstance(payload, dict) and {"title", "error", "severity"} <= payload.keys()
-            else "unknown"
-        )
-        logger.debug(f"Ignoring {kind} Spacelift webhook {event.trace_id}")
+        if isinstance(payload, dict) and {"title", "error", "severity"} <= payload.keys():
+            kind = "internal-error"
+        elif AuditTrailEvent.looks_like(payload):
+            kind = f"audit-trail {str(payload.get('action'))[:80]!r}"
+        else:
+            kind = "unknown"
+        logger.debug(f"Ignoring {kind} Spacelift webhook {event.trace_id}: nothing in the catalog to change")
         return True
 
     async def get_matching_kinds(self, event: WebhookEvent) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 from sandbox.port.validation import entity_errors, relation_errors
 from sandbox.spacelift import Account, SandboxSpacelift
 from sandbox.spacelift.account import SECRET_MARK
+from spacelift.graphql import document, stack_runs_batch_document
 from tests.integration.harness import BLUEPRINTS, by_blueprint, default_mapping, ocean_harness
 
 
@@ -23,7 +24,7 @@ def expected_runs(account: Account, types: set[str], max_runs: int, lookback_day
     cutoff = time.time() - lookback_days * 86400
     expected: set[str] = set()
     for stack_id in account.stacks:
-        runs = account.tracked_runs(stack_id) + account.proposed_runs(stack_id)
+        runs = account.all_runs(stack_id)
         runs = sorted((r for r in runs if r["type"] in types and r["createdAt"] >= cutoff),
                       key=lambda r: r["createdAt"], reverse=True)  # fmt: skip
         expected |= {r["id"] for r in runs[:max_runs]}
@@ -156,9 +157,9 @@ async def test_deep_history_is_paged_with_before(sandbox) -> None:
 async def test_batched_run_pages_fall_back_to_one_stack_per_request(sandbox) -> None:
     """If Spacelift refuses an aliased multi-stack query as too large, the walk goes on one stack at a time."""
     sandbox.account.runs_page_size = 2
-    sandbox.settings.max_query_length = (
-        900  # the listing (872 bytes) passes, a ten-stack batch (1,358) does not
-    )
+    listing, batch = len(document("search_stack_runs")), len(stack_runs_batch_document("runs", 10))
+    assert batch > listing + 100
+    sandbox.settings.max_query_length = listing + 50  # the listing passes, a ten-stack batch does not
     mapping = _mapping_with("deployment", {"maxRunsPerStack": 5, "lookbackDays": 3650})
     async with ocean_harness(sandbox, mapping) as (harness, _):
         result = await harness.trigger_resync()
@@ -167,3 +168,23 @@ async def test_batched_run_pages_fall_back_to_one_stack_per_request(sandbox) -> 
     assert {e["identifier"] for e in result.upserted_entities} == expected_runs(
         sandbox.account, {"TRACKED"}, 5, 3650
     )
+
+
+async def test_a_limited_key_syncs_what_it_may_read_and_names_the_permission_it_lacks(sandbox) -> None:
+    account = sandbox.account
+    parents = {s["parentSpace"] for s in account.spaces.values()}
+    space = next(s["space"] for s in account.stacks.values() if s["space"] not in parents | {"root"})
+    sandbox.settings.api_keys["01LIMITED"] = "limited-secret"
+    sandbox.settings.key_access["01LIMITED"] = {space: "READ"}
+    mine = [s for s in account.stacks.values() if s["space"] == space]
+    mine[0]["workerPool"] = next(p for p in account.worker_pools.values() if p["space"] != space)
+    key = {"spacelift_api_key_id": "01LIMITED", "spacelift_api_key_secret": "limited-secret"}
+    async with ocean_harness(sandbox, None, key) as (harness, _):
+        result = await harness.trigger_resync()
+    failures = [str(e) for e in result.errors]
+    assert len(failures) == 1 and "user kind needs Space Admin" in failures[0]  # only users need more
+    stacks = by_blueprint(result.upserted_entities)["spaceliftStack"]
+    assert {e["identifier"] for e in stacks} == {s["id"] for s in mine}
+    hidden = next(e for e in stacks if e["identifier"] == mine[0]["id"])
+    assert hidden["relations"]["workerPool"] is None  # withheld by Spacelift, the stack itself still lands
+    assert len(sandbox.tokens) == 1  # "no access" never caused a second login

@@ -60,7 +60,7 @@ async def deliver(event: WebhookEvent) -> None:
 
 def a_run(sandbox: SandboxSpacelift, run_type: str = "TRACKED") -> tuple[dict[str, Any], dict[str, Any]]:
     for stack in sandbox.account.stacks.values():
-        runs = sandbox.account.tracked_runs(stack["id"]) + sandbox.account.proposed_runs(stack["id"])
+        runs = sandbox.account.all_runs(stack["id"])
         for run in runs:
             if run["type"] == run_type:
                 return stack, run
@@ -219,3 +219,71 @@ async def test_without_a_secret_events_are_accepted(sandbox) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_state_versions() -> None:
     state_versions._applied.clear()
+
+
+@pytest.fixture
+def warnings() -> Iterator[list[str]]:
+    captured: list[str] = []
+    handler = logger.add(lambda m: captured.append(str(m)), level="WARNING")
+    yield captured
+    logger.remove(handler)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # documented in Spacelift's audit-trail docs: no data.ID for these
+        {"account": "sandbox", "action": "audit_trail_webhook.set", "actor": "github::jdoe",
+         "actor_roles": ["admin"], "context": {"mutation": "auditTrailSetWebhook"},
+         "data": {"args": {"Input": {"Enabled": True, "Endpoint": "https://example.test/hook"}}},
+         "remoteIP": "203.0.113.7", "timestamp": 1767261600123},
+        {"account": "sandbox", "action": "audit_trail_webhook.delete", "actor": "github::jdoe",
+         "actor_roles": ["admin"], "context": {"mutation": "auditTrailDeleteWebhook"}, "data": {},
+         "remoteIP": "203.0.113.7", "timestamp": 1767261600123},
+        {"account": "sandbox", "action": "api_key2.create", "actor": "api::01K", "data": {"ID": "01NEWKEY"}},
+    ],
+)  # fmt: skip
+async def test_documented_audit_bodies_we_do_not_handle_are_ignored_quietly(
+    sandbox, live, warnings, body
+) -> None:
+    before = sandbox.snapshot()["requests"]
+    event = event_for(body)
+    assert await verdict(event) == ACCEPTED
+    await deliver(event)
+    assert sandbox.snapshot()["requests"] == before  # nothing was asked of Spacelift
+    assert live.port_mock.upserted_entities == [] and live.port_mock.deleted_entities == []
+    assert [w for w in warnings if "Rejected" in w or "malformed" in w] == []
+
+
+async def test_an_action_with_more_segments_still_names_its_resource_and_verb(sandbox) -> None:
+    stack_id = next(iter(sandbox.account.stacks))
+    port_entities = [{"identifier": stack_id, "blueprint": "spaceliftStack"}]
+    body = {**audit_trail_event(sandbox.account, "stack.delete", stack_id), "action": "stack.v2.delete"}
+    async with ocean_harness(sandbox, None, {"spacelift_webhook_secret": SECRET}, port_entities) as (
+        harness,
+        _,
+    ):
+        await deliver(event_for(body))
+        assert {"identifier": stack_id, "blueprint": "spaceliftStack"} in harness.port_mock.deleted_entities
+
+
+async def test_a_task_arriving_by_webhook_survives_the_next_resync(sandbox) -> None:
+    """Tasks are listed by stack.tasks, not stack.runs: a resync must find the task the webhook brought."""
+    mapping = default_mapping()
+    for resource in mapping["resources"]:
+        if resource["kind"] == "deployment":
+            resource["selector"]["runTypes"] = ["TRACKED", "TASK"]
+    stack = next(s for s in sandbox.account.stacks.values() if not s["lockedBy"] and not s["isDisabled"])
+    task = sandbox.account.create_task(stack["id"], "terraform state list", "api::01SANDBOXKEY")
+    async with ocean_harness(sandbox, mapping, {"spacelift_webhook_secret": SECRET}) as (harness, _):
+        await deliver(event_for(run_state_event(sandbox.account, stack, task)))
+        landed = {e["identifier"]: e for e in upserted(harness, "spaceliftDeployment")}
+    assert landed[task["id"]]["properties"]["type"] == "TASK"
+    assert landed[task["id"]]["properties"]["command"] == "terraform state list"
+    in_port = [{"identifier": task["id"], "blueprint": "spaceliftDeployment"}]
+    async with ocean_harness(sandbox, mapping, None, in_port) as (harness, _):
+        result = await harness.trigger_resync()
+    assert result.errors == []
+    assert task["id"] in {e["identifier"] for e in result.upserted_entities}
+    assert task["id"] not in {e["identifier"] for e in result.deleted_entities}
+    assert all(r["type"] != "TASK" for r in sandbox.account.tracked_runs(stack["id"]))

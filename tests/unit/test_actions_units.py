@@ -80,3 +80,23 @@ def test_run_outcomes() -> None:
     assert outcome("UNCONFIRMED") == (True, "is waiting for confirmation")
     assert outcome("DISCARDED") == (False, "was discarded")
     assert outcome("APPLYING") is None
+
+
+def test_only_runs_we_triggered_are_looked_up_in_port(monkeypatch) -> None:
+    """Every finished run used to cost two Port reads; now only runs the integration triggered do."""
+    from types import SimpleNamespace
+
+    from spacelift.actions import run_completion
+
+    settings = SimpleNamespace(api_key_id="01OURKEY")
+    monkeypatch.setattr(run_completion, "get_connection", lambda: SimpleNamespace(settings=settings))
+    finished = {"state": "FINISHED", "stateVersion": 5, "stack": {"id": "s"}}
+    ours = {**finished, "run": {"id": "r1", "triggeredBy": "api::01OURKEY"}}
+    someone_elses = {**finished, "run": {"id": "r2", "triggeredBy": "jdoe"}}
+    pushed = {**finished, "run": {"id": "r3", "triggeredBy": None}}
+    assert run_completion.RunCompletionProcessor.accepts(ours)
+    assert not run_completion.RunCompletionProcessor.accepts(someone_elses)
+    assert not run_completion.RunCompletionProcessor.accepts(pushed)
+    run_completion.remember_started("r3")  # started by this process (e.g. with a ready token)
+    assert run_completion.RunCompletionProcessor.accepts(pushed)
+    assert not run_completion.RunCompletionProcessor.accepts({**ours, "state": "PLANNING"})
