@@ -19,6 +19,7 @@ class ObjectKind:
     WORKER_POOL = "worker-pool"
     CONTEXT = "context"
     BLUEPRINT = "blueprint"
+    TEMPLATE = "template"
     MODULE = "module"
 
 
@@ -93,7 +94,16 @@ class ContextResourceConfig(ResourceConfig):
 
 
 class BlueprintResourceConfig(ResourceConfig):
-    kind: Literal["blueprint"] = Field(title="Spacelift blueprint", description="Stack blueprints.")
+    kind: Literal["blueprint"] = Field(
+        title="Spacelift blueprint",
+        description="Stack blueprints (Spacelift's deprecated API; see template).",
+    )
+
+
+class TemplateResourceConfig(ResourceConfig):
+    kind: Literal["template"] = Field(
+        title="Spacelift template", description="Templates, Spacelift's successor to blueprints."
+    )
 
 
 class ModuleResourceConfig(ResourceConfig):
@@ -112,6 +122,7 @@ class SpaceliftPortAppConfig(PortAppConfig):
         | WorkerPoolResourceConfig
         | ContextResourceConfig
         | BlueprintResourceConfig
+        | TemplateResourceConfig
         | ModuleResourceConfig
     ] = Field(
         default_factory=list, title="Resources", description="What to sync from Spacelift and how to map it."

@@ -108,6 +108,12 @@ async def resync_blueprints(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
         yield page
 
 
+@ocean.on_resync(ObjectKind.TEMPLATE)
+async def resync_templates(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
+    async for page in reported_pages(kind, exporters().template.get_paginated_resources()):
+        yield page
+
+
 @ocean.on_resync(ObjectKind.MODULE)
 async def resync_modules(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
     async for page in reported_pages(kind, exporters().module.get_paginated_resources()):

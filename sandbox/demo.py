@@ -33,6 +33,7 @@ WEBHOOK_SECRET = "demo-webhook-secret"
 EXPECTED = {
     "spaceliftSpace": "spaces", "spaceliftStack": "stacks", "spaceliftPolicy": "policies", "spaceliftUser": "users",
     "spaceliftWorkerPool": "worker_pools", "spaceliftContext": "contexts", "spaceliftBlueprint": "blueprints",
+    "spaceliftTemplate": "templates",
     "spaceliftModule": "modules",
 }  # fmt: skip
 

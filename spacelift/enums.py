@@ -25,6 +25,7 @@ POLICY_TYPES = (
     "NOTIFICATION", "STACK_ACCESS", "TASK_RUN", "TERRAFORM_PLAN",
 )  # fmt: skip
 BLUEPRINT_STATES = ("DRAFT", "PUBLISHED")
+TEMPLATE_VERSION_STATES = ("DRAFT", "PUBLISHED")  # terraform-provider-spacelift resource_template_version.go
 
 ENUMS: dict[str, tuple[str, ...]] = {
     "runState": RUN_STATES,
@@ -32,6 +33,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "runType": RUN_TYPES,
     "policyType": POLICY_TYPES,
     "blueprintState": BLUEPRINT_STATES,
+    "templateVersionState": TEMPLATE_VERSION_STATES,
 }
 
 _reported: set[tuple[str, str]] = set()

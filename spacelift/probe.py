@@ -19,6 +19,7 @@ CHEAP_READS: dict[str, tuple[str, str, bool]] = {
     ObjectKind.WORKER_POOL: ("search_worker_pools", "searchWorkerPools", True),
     ObjectKind.CONTEXT: ("search_contexts", "searchContexts", True),
     ObjectKind.BLUEPRINT: ("search_blueprints", "searchBlueprints", True),
+    ObjectKind.TEMPLATE: ("search_templates", "searchTemplates", True),
     ObjectKind.MODULE: ("search_modules", "searchModules", True),
 }
 

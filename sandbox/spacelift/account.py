@@ -76,16 +76,17 @@ class Profile:
     contexts: int
     blueprints: int
     modules: int
+    templates: int = 0
 
 
 PROFILES: dict[str, Profile] = {
     # every feature at least once, for fast tests
     "small": Profile(spaces=6, stacks=12, runs_per_stack=6, policies=14, users=6, worker_pools=3, contexts=5,
-                     blueprints=3, modules=4),  # fmt: skip
+                     blueprints=3, modules=4, templates=3),  # fmt: skip
     "medium": Profile(spaces=20, stacks=100, runs_per_stack=10, policies=40, users=60, worker_pools=8, contexts=30,
-                      blueprints=10, modules=25),  # fmt: skip
+                      blueprints=10, modules=25, templates=10),  # fmt: skip
     "large": Profile(spaces=200, stacks=2000, runs_per_stack=20, policies=300, users=1000, worker_pools=100,
-                     contexts=300, blueprints=50, modules=200),  # fmt: skip
+                     contexts=300, blueprints=50, modules=200, templates=50),  # fmt: skip
 }
 
 
@@ -137,6 +138,8 @@ class Account:
         self.worker_pools: dict[str, Obj] = {}
         self.contexts: dict[str, Obj] = {}
         self.blueprints: dict[str, Obj] = {}
+        self.templates: dict[str, Obj] = {}
+        self.template_deployments: dict[str, Obj] = {}
         self.modules: dict[str, Obj] = {}
         self._tracked: dict[str, list[Obj]] = {}  # stack.runs: TRACKED and DESTROY runs
         self._proposed: dict[str, list[Obj]] = {}  # stack.proposedRuns
@@ -160,6 +163,7 @@ class Account:
         self._gen_stacks(p.stacks)
         self._gen_users(p.users)
         self._gen_blueprints(p.blueprints)
+        self._gen_templates(p.templates)
         self._gen_modules(p.modules)
 
     def _space_ref(self, rng: random.Random) -> Obj:
@@ -373,6 +377,79 @@ class Account:
                      "options": ENVS, "type": "SELECT"},
                 ],
             }  # fmt: skip
+
+    def _gen_templates(self, count: int) -> None:
+        """Templates (Spacelift's successor to blueprints) with versions; a version's inputs are declared
+        in its YAML body, so the sandbox keeps them aside (``_inputs``) to validate deployments."""
+        rng = self.rng
+        for i in range(count):
+            team = TEAMS[i % len(TEAMS)]
+            template_id = f"{team}-service-{i}"
+            space = self._space_ref(rng)
+            versions = []
+            for n in range(1 + i % 3):
+                state = "DRAFT" if (i % 4 == 0 or n == i % 3) and n > 0 else "PUBLISHED"
+                if i % 5 == 1:
+                    state = "DRAFT"  # a template with nothing published yet
+                versions.append({
+                    "id": ulid(rng, self.now - 86400 * (30 - n)), "ulid": None, "name": f"{team} service",
+                    "instructions": "Fill in the stack name" if n == 0 else None, "state": state,
+                    "labels": [], "version": f"1.{n}.0", "createdAt": self.now - 86400 * (30 - n),
+                    "updatedAt": self.now - 86400 * (20 - n), "space": space,
+                    "publishedAt": self.now - 86400 * (20 - n) if state == "PUBLISHED" else None,
+                    "rawTemplate": "inputs:\n  - id: name\n    name: Stack name\n",
+                    "_inputs": [{"id": "name", "required": True}, {"id": "env", "required": False}],
+                })  # fmt: skip
+            for version in versions:
+                version["ulid"] = version["id"]
+            template: Obj = {
+                "id": template_id, "ulid": ulid(rng, self.now - 86400 * 40), "name": f"{team.title()} service",
+                "description": f"Golden path for {team} services" if i % 2 == 0 else None,
+                "labels": ["golden-path", f"team:{team}"], "createdAt": self.now - 86400 * 40,
+                "updatedAt": self.now - 86400 * (i % 20), "deploymentsCount": i % 4, "space": space,
+                "canDelete": i % 4 == 0, "_versions": versions,
+            }  # fmt: skip
+            published = [v for v in versions if v["state"] == "PUBLISHED"]
+            template["latestVersion"] = versions[-1]
+            template["templateVersion"] = lambda info, id, t=template: next(
+                (v for v in t["_versions"] if v["id"] == id), None
+            )
+            template["templateVersionByNumber"] = lambda info, versionNumber, t=template: next(
+                (v for v in t["_versions"] if v["version"] == versionNumber), None
+            )
+            template["_published"] = bool(published)
+            self.templates[template_id] = template
+
+    def deploy_template(self, version_id: str, inputs: Obj) -> Obj:
+        """``templateDeploymentCreate``: ``version_id`` is a template *version* id (provider PR #780)."""
+        found = [(t, v) for t in self.templates.values() for v in t["_versions"] if v["id"] == version_id]
+        if not found:
+            raise SpaceliftError(f"template version {version_id} not found")
+        template, version = found[0]
+        if version["state"] != "PUBLISHED":
+            raise SpaceliftError(
+                f"template version {version['version']} of {template['id']} is {version['state']}; "
+                "only a published version can be deployed"
+            )
+        values = {pair["id"]: pair["value"] for pair in inputs.get("inputs") or []}
+        missing = [i["id"] for i in version["_inputs"] if i["required"] and not values.get(i["id"])]
+        if missing:
+            raise SpaceliftError(f"missing template inputs: {', '.join(missing)}")
+        space = self.spaces.get(inputs["space"])
+        if space is None:
+            raise SpaceliftError(f"space {inputs['space']} not found")
+        stack = self._new_stack(values["name"], space, "from-template")
+        deployment_id = ulid(self._rng_for("deployment", version_id, stack["id"]), self.clock())
+        deployment = {
+            "id": deployment_id, "name": inputs["name"], "description": inputs.get("description"),
+            "createdAt": int(self.clock()), "state": "FINISHED", "space": space, "template": template,
+            "templateVersion": version, "stacks": [stack],
+            "inputs": [{"id": k, "value": v, "secret": False,
+                        "checksum": hashlib.sha256(v.encode()).hexdigest()} for k, v in values.items()],
+        }  # fmt: skip
+        self.template_deployments[deployment_id] = deployment
+        template["deploymentsCount"] = (template["deploymentsCount"] or 0) + 1
+        return deployment
 
     def _gen_modules(self, count: int) -> None:
         rng = self.rng
@@ -689,12 +766,16 @@ class Account:
         missing = [i["id"] for i in blueprint["inputs"] if i["default"] is None and not inputs.get(i["id"])]
         if missing:
             raise SpaceliftError(f"missing blueprint inputs: {', '.join(missing)}")
-        stack_id = inputs["name"].lower().replace(" ", "-")
+        return self._new_stack(inputs["name"], blueprint["space"], "from-blueprint")
+
+    def _new_stack(self, name: str, space: Obj, label: str) -> Obj:
+        """A stack created from a blueprint or template: like the first stack, without runs yet."""
+        stack_id = name.lower().replace(" ", "-")
         if stack_id in self.stacks:
             raise SpaceliftError(f"stack {stack_id} already exists")
-        template = next(iter(self.stacks.values()))
-        stack = {**template, "id": stack_id, "name": inputs["name"], "labels": ["from-blueprint"],
-                 "space": blueprint["space"]["id"], "spaceDetails": blueprint["space"], "lockedBy": None,
+        model = next(iter(self.stacks.values()))
+        stack = {**model, "id": stack_id, "name": name, "labels": [label], "space": space["id"],
+                 "spaceDetails": space, "lockedBy": None, "lockedAt": None, "lockNote": None,
                  "attachedPolicies": [], "attachedContexts": [], "dependsOn": [], "isDependedOnBy": [],
                  "createdAt": int(self.clock())}  # fmt: skip
         self._bind_runs(stack, has_runs=False, index=len(self.stacks))
@@ -722,5 +803,5 @@ class Account:
         return {
             "spaces": len(self.spaces), "stacks": len(self.stacks), "policies": len(self.policies),
             "users": len(self.users), "worker_pools": len(self.worker_pools), "contexts": len(self.contexts),
-            "blueprints": len(self.blueprints), "modules": len(self.modules),
+            "blueprints": len(self.blueprints), "modules": len(self.modules), "templates": len(self.templates),
         }  # fmt: skip

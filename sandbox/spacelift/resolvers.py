@@ -33,6 +33,7 @@ PREDICATE_FIELDS: dict[str, dict[str, Callable[[Obj], Any]]] = {
         "label": lambda p: p["labels"],
         "type": lambda p: p["type"],
     },
+    "searchTemplates": {"space": lambda t: t["space"]["id"], "label": lambda t: t["labels"]},
     "searchBlueprints": {
         "space": lambda b: b["space"]["id"],
         "label": lambda b: b["labels"],
@@ -199,6 +200,7 @@ class Resolvers:
             "contexts": listing(lambda: a.contexts), "searchContexts": search("searchContexts", lambda: a.contexts),
             "context": single(lambda: a.contexts),
             "searchBlueprints": search("searchBlueprints", lambda: a.blueprints), "blueprint": single(lambda: a.blueprints),
+            "searchTemplates": search("searchTemplates", lambda: a.templates), "template": single(lambda: a.templates),
             "modules": listing(lambda: a.modules), "searchModules": search("searchModules", lambda: a.modules),
             "module": single(lambda: a.modules),
             "workerPools": listing(lambda: a.worker_pools),
@@ -221,6 +223,7 @@ class Resolvers:
             "stackLock": writable(lambda info, id, note=None: a.lock_stack(id, note, info.context["actor"]), "id"),
             "stackUnlock": writable(lambda info, id: a.unlock_stack(id, info.context["actor"]), "id"),
             "blueprintCreateStack": admin_only(self._blueprint_create_stack),
+            "templateDeploymentCreate": self._template_deployment_create,
         }  # fmt: skip
 
     def _api_key_user(self, info: Any, id: str, secret: str) -> Obj | None:
@@ -228,6 +231,12 @@ class Resolvers:
             return None  # as the provider observes: an unknown key gives a null user, not an error
         jwt, valid_until = self.issue_token(id)
         return {"id": id, "jwt": jwt, "validUntil": valid_until}
+
+    def _template_deployment_create(self, info: Any, id: str, input: dict[str, Any]) -> Obj:
+        access = _access(info)
+        if access is not None and not access.can_write(input.get("space")):
+            raise SpaceliftError("unauthorized")
+        return self.account.deploy_template(id, input)
 
     def _blueprint_create_stack(self, info: Any, id: str, input: dict[str, Any]) -> Obj:
         inputs = {pair["id"]: pair["value"] for pair in input["templateInputs"]}

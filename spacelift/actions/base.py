@@ -4,8 +4,10 @@ Spacelift's refusals into messages a person understands."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from abc import abstractmethod
+from decimal import Decimal
 from typing import Any
 
 from loguru import logger
@@ -41,6 +43,32 @@ def required(properties: dict[str, Any], name: str) -> str:
 def optional(properties: dict[str, Any], name: str) -> str | None:
     value = properties.get(name)
     return None if value in (None, "") else str(value)
+
+
+def input_values(properties: dict[str, Any], name: str = "inputs") -> list[dict[str, str]]:
+    """A blueprint's or template's inputs object as ``[{id, value}]``, each value a string as spacectl
+    formats it (``blueprint/deploy.go``): ``true``/``false``, ``42``, ``3.14`` (never an exponent), text
+    unchanged; a nested object or list as compact JSON."""
+    raw = properties.get(name) or {}
+    if not isinstance(raw, dict):
+        raise ActionExecutionError(
+            f"{name} must be an object of input id → value, not {type(raw).__name__}", "Bad input"
+        )
+    return [{"id": str(key), "value": spacectl_value(value)} for key, value in raw.items()]
+
+
+def spacectl_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"))
 
 
 def spacelift_said(error: SpaceliftError) -> str:

@@ -9,10 +9,12 @@ from spacelift.actions.run_actions import (
     CancelRunExecutor,
     ConfirmRunExecutor,
     DiscardRunExecutor,
+    RunTaskExecutor,
     TriggerRunExecutor,
 )
 from spacelift.actions.stack_actions import (
     CreateStackFromBlueprintExecutor,
+    CreateStackFromTemplateExecutor,
     LockStackExecutor,
     UnlockStackExecutor,
 )
@@ -25,6 +27,8 @@ EXECUTORS: list[type[SpaceliftActionExecutor]] = [
     LockStackExecutor,
     UnlockStackExecutor,
     CreateStackFromBlueprintExecutor,
+    CreateStackFromTemplateExecutor,
+    RunTaskExecutor,
 ]
 
 

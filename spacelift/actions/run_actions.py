@@ -1,4 +1,4 @@
-"""Actions on runs: trigger, confirm, discard, cancel."""
+"""Actions on runs: trigger, run a task, confirm, discard, cancel."""
 
 from __future__ import annotations
 
@@ -44,17 +44,7 @@ class TriggerRunExecutor(SpaceliftActionExecutor):
         triggered = (await get_connection().client.execute(document("run_trigger"), variables))["runTrigger"]
         if not triggered or not triggered.get("id"):
             raise ActionExecutionError(f"Spacelift did not return a run for stack {stack}", "Spacelift error")
-        run_id = triggered["id"]
-        remember_started(run_id)
-        link = get_exporters().deployment.links.run(stack, run_id)
-        await ocean.port_client.update_run_started(run, link, external_id=run_id)
-        await ocean.port_client.post_run_log(
-            run, f"Triggered {run_type} run {run_id} on stack {stack}: {link}"
-        )
-        fetched = await get_exporters().deployment.get_resource(f"{stack}/{run_id}")
-        if fetched is not None:
-            await upsert_quietly(ObjectKind.DEPLOYMENT, [fetched])
-        watch(run, stack, run_id)
+        await follow_started_run(run, stack, triggered["id"], f"{run_type} run")
 
     async def _trigger_dependents(self, run: IntegrationRun, upstream: str) -> None:
         """One tracked run on every stack that depends on ``upstream``; done once all are triggered."""
@@ -96,6 +86,39 @@ class TriggerRunExecutor(SpaceliftActionExecutor):
         await ocean.port_client.report_run_completed(
             run, success=True, message=message, status_label="Triggered"
         )
+
+
+async def follow_started_run(run: IntegrationRun, stack: str, run_id: str, what: str) -> None:
+    """Link the Port run to the Spacelift run, show the run in Port, and watch it until it ends."""
+    remember_started(run_id)
+    link = get_exporters().deployment.links.run(stack, run_id)
+    await ocean.port_client.update_run_started(run, link, external_id=run_id)
+    await ocean.port_client.post_run_log(run, f"Started {what} {run_id} on stack {stack}: {link}")
+    fetched = await get_exporters().deployment.get_resource(f"{stack}/{run_id}")
+    if fetched is not None:
+        await upsert_quietly(ObjectKind.DEPLOYMENT, [fetched])
+    watch(run, stack, run_id)
+
+
+class RunTaskExecutor(SpaceliftActionExecutor):
+    """``taskCreate``: a one-off command; Spacelift lists tasks under ``stack.tasks``."""
+
+    ACTION_NAME = "run_task"
+    WEBHOOK_PROCESSOR_CLASS = RunCompletionProcessor
+
+    def describe(self, properties: dict[str, Any]) -> str:
+        return f"run a task on stack {properties.get('stack')}"
+
+    async def act(self, run: IntegrationRun, properties: dict[str, Any]) -> None:
+        stack = required(properties, "stack")
+        command = required(properties, "command")
+        variables = {"stack": stack, "command": command}
+        created = (await get_connection().client.execute(document("task_create"), variables))["taskCreate"]
+        if not created or not created.get("id"):
+            raise ActionExecutionError(
+                f"Spacelift did not return a task for stack {stack}", "Spacelift error"
+            )
+        await follow_started_run(run, stack, created["id"], "task")
 
 
 class _RunDecisionExecutor(SpaceliftActionExecutor):

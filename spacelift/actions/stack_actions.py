@@ -1,4 +1,4 @@
-"""Actions on stacks: lock, unlock, create a stack from a blueprint."""
+"""Actions on stacks: lock, unlock, create stacks from a template (or a blueprint, Spacelift's older API)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from port_ocean.core.models import IntegrationRun
 from port_ocean.exceptions.execution_manager import ActionExecutionError
 
 from integration import ObjectKind
-from spacelift.actions.base import SpaceliftActionExecutor, optional, required, upsert_quietly
+from spacelift.actions.base import SpaceliftActionExecutor, input_values, optional, required, upsert_quietly
 from spacelift.connection import get_connection, get_exporters
 from spacelift.graphql import document
 
@@ -63,13 +63,7 @@ class CreateStackFromBlueprintExecutor(SpaceliftActionExecutor):
 
     async def act(self, run: IntegrationRun, properties: dict[str, Any]) -> None:
         blueprint = required(properties, "blueprint")
-        inputs = properties.get("inputs") or {}
-        if not isinstance(inputs, dict):
-            raise ActionExecutionError(
-                f"inputs must be an object of input id → value, not {type(inputs).__name__}", "Bad input"
-            )
-        template_inputs = [{"id": str(k), "value": str(v)} for k, v in inputs.items()]
-        variables = {"id": blueprint, "input": {"templateInputs": template_inputs}}
+        variables = {"id": blueprint, "input": {"templateInputs": input_values(properties)}}
         created = (await get_connection().client.execute(document("blueprint_create_stack"), variables))[
             "blueprintCreateStack"
         ] or {}
@@ -83,4 +77,50 @@ class CreateStackFromBlueprintExecutor(SpaceliftActionExecutor):
         await ocean.port_client.report_run_completed(
             run, success=True, message=f"Created stack {', '.join(stack_ids)} from blueprint {blueprint}: {' '.join(links)}",
             status_label="Created",
+        )  # fmt: skip
+
+
+class CreateStackFromTemplateExecutor(SpaceliftActionExecutor):
+    """Deploys a template version (``templateDeploymentCreate`` takes a version id, as the provider sends)."""
+
+    ACTION_NAME = "create_stack_from_template"
+    PARTITION_INPUT = "template"
+
+    def describe(self, properties: dict[str, Any]) -> str:
+        return f"deploy template {properties.get('template')}"
+
+    async def act(self, run: IntegrationRun, properties: dict[str, Any]) -> None:
+        template_id = required(properties, "template")
+        name = required(properties, "name")
+        inputs = input_values(properties)
+        number = optional(properties, "version")
+        client = get_connection().client
+        variables = {"id": template_id, "number": number or "", "byNumber": number is not None}
+        template = (await client.execute(document("template_version_to_deploy"), variables)).get("template")
+        if template is None:
+            raise ActionExecutionError(
+                f"Cannot deploy template {template_id}: not found (or the API key cannot see it)", "Not found"
+            )
+        version = template.get("templateVersionByNumber" if number else "latestVersion")
+        if not version:
+            which = f"version {number}" if number else "any version"
+            raise ActionExecutionError(f"Template {template_id} has no {which}", "Not found")
+        if version.get("state") != "PUBLISHED":
+            raise ActionExecutionError(
+                f"Cannot deploy template {template_id}: version {version.get('version')} is {version.get('state')}; "
+                "publish it in Spacelift or name a published version",
+                "Wrong state",
+            )
+        space = optional(properties, "space") or (template.get("space") or {}).get("id")
+        deploy = {"id": version["id"], "input": {"space": space, "name": name, "inputs": inputs}}
+        created = (await client.execute(document("template_deployment_create"), deploy))[
+            "templateDeploymentCreate"
+        ] or {}
+        stack_ids = [s["id"] for s in created.get("stacks") or [] if s.get("id")]
+        await _refresh_stacks(stack_ids)
+        links = " ".join(get_exporters().stack.links.stack(i) for i in stack_ids)
+        await ocean.port_client.report_run_completed(
+            run, success=True, status_label="Deployed",
+            message=(f"Deployed version {version.get('version')} of template {template_id} as {name} "
+                     f"({created.get('state')}): stacks {', '.join(stack_ids) or 'none yet'} {links}").strip(),
         )  # fmt: skip

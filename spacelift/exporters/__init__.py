@@ -13,6 +13,7 @@ from spacelift.exporters.module import ModuleExporter
 from spacelift.exporters.policy import PolicyExporter
 from spacelift.exporters.space import SpaceExporter
 from spacelift.exporters.stack import StackExporter
+from spacelift.exporters.template import TemplateExporter
 from spacelift.exporters.user import UserExporter
 from spacelift.exporters.worker_pool import WorkerPoolExporter
 
@@ -27,6 +28,7 @@ class Exporters:
     worker_pool: WorkerPoolExporter
     context: ContextExporter
     blueprint: BlueprintExporter
+    template: TemplateExporter
     module: ModuleExporter
 
     @classmethod
@@ -42,5 +44,6 @@ class Exporters:
             worker_pool=WorkerPoolExporter(*args),
             context=ContextExporter(*args),
             blueprint=BlueprintExporter(*args),
+            template=TemplateExporter(*args),
             module=ModuleExporter(*args),
         )

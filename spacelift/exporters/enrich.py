@@ -149,5 +149,16 @@ def enrich_blueprint(blueprint: Item) -> Item:
     }
 
 
+def enrich_template(template: Item) -> Item:
+    latest = template.get("latestVersion") or {}
+    return {
+        **template,
+        "__spaceId": (template.get("space") or {}).get("id"),
+        "__latestVersion": latest.get("version") or "",
+        "__latestVersionState": port_enum(latest.get("state"), "templateVersionState") or "NONE",
+        "__iso": times(template, "createdAt", "updatedAt"),
+    }
+
+
 def enrich_module(module: Item, links: Links) -> Item:
     return {**module, "__url": links.module(module["id"]), "__iso": times(module, "createdAt")}

@@ -213,3 +213,43 @@ def test_triggered_run_completes_from_the_webhook_and_fails_on_failure(stage) ->
         assert failing["status"] == "FAILURE" and any("was stopped" in line for line in failing["logs"])
     finally:
         integration.stop()
+
+
+def test_tasks_and_templates_are_actions_too(stage) -> None:
+    account = stage.spacelift.account
+    integration = ready(stage, webhooks=False)
+    try:
+        stack = free_stack(stage)
+        task = integration.run_action("run_task", stack=stack["id"], command="terraform state list")
+        assert task["status"] == "SUCCESS", task["logs"]
+        created = account.task_runs(stack["id"])[0]
+        assert created["id"] == task["externalRunId"] and created["command"] == "terraform state list"
+        assert task["link"] == f"{stage.spacelift_url}/stack/{stack['id']}/run/{created['id']}"
+        assert created["state"] == "FINISHED" and created not in account.tracked_runs(stack["id"])
+
+        template = next(t for t in account.templates.values() if t["latestVersion"]["state"] == "PUBLISHED")
+        deployed = integration.run_action(
+            "create_stack_from_template", template=template["id"], name="orders",
+            inputs={"name": "Orders Dev", "replicas": 3, "ratio": 0.25, "public": False},
+        )  # fmt: skip
+        assert deployed["status"] == "SUCCESS", deployed["logs"]
+        assert "orders-dev" in account.stacks
+        deployment = next(iter(account.template_deployments.values()))
+        values = {i["id"]: i["value"] for i in deployment["inputs"]}
+        assert values == {
+            "name": "Orders Dev",
+            "replicas": "3",
+            "ratio": "0.25",
+            "public": "false",
+        }  # as spacectl
+        assert deployment["templateVersion"] is template["latestVersion"]
+        integration.wait(
+            lambda: ("spaceliftStack", "orders-dev") in stage.port.entities, "the new stack in Port"
+        )
+
+        draft = next(t for t in account.templates.values() if t["latestVersion"]["state"] == "DRAFT")
+        refused = integration.run_action("create_stack_from_template", template=draft["id"], name="nope")
+        assert refused["status"] == "FAILURE" and refused["statusLabel"] == "Wrong state"
+        assert "is DRAFT" in " ".join(refused["logs"])
+    finally:
+        integration.stop()

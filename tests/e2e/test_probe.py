@@ -34,7 +34,7 @@ def test_probe_reports_each_kind_and_names_the_unreadable_one(tmp_path: Path) ->
     checks = {c["kind"]: c for c in report["checks"]}
     assert checks["user"]["status"] == "FAILURE" and "ListManagedUsers" in checks["user"]["message"]
     assert {k for k, c in checks.items() if c["status"] == "SUCCESS"} == {
-        "space", "stack", "deployment", "policy", "worker-pool", "context", "blueprint", "module",
+        "space", "stack", "deployment", "policy", "worker-pool", "context", "blueprint", "template", "module",
     }  # fmt: skip
 
 

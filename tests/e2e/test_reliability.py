@@ -35,6 +35,7 @@ EVERY_LISTING = [
     ("SearchContexts", 2),
     ("SearchBlueprints", 1),
     ("SearchModules", 1),
+    ("SearchTemplates", 1),
 ]
 
 
@@ -157,6 +158,6 @@ def test_a_wrong_key_is_one_clear_line_and_exit_1(clean: Clean) -> None:
     assert "Traceback" not in output
     assert clean.stage.port.deletions == 0 and landed(clean.stage) == clean.entities
     errors = [line for line in output.splitlines() if "| ERROR" in line and "Spacelift" in line]
-    assert len(errors) == 1 and "did not accept API key" in errors[0] and "9 of 9 kinds" in errors[0]
+    assert len(errors) == 1 and "did not accept API key" in errors[0] and "10 of 10 kinds" in errors[0]
     assert "not-the-secret" not in output
     assert clean.stage.proxy is not None and clean.stage.proxy.calls["SpaceliftApiKeyUser"] == 1

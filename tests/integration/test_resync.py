@@ -46,6 +46,7 @@ async def test_full_resync_lands_every_kind_valid_and_related(sandbox) -> None:
         "spaceliftWorkerPool": len(account.worker_pools),
         "spaceliftContext": len(account.contexts),
         "spaceliftBlueprint": len(account.blueprints),
+        "spaceliftTemplate": len(account.templates),
         "spaceliftModule": len(account.modules),
         "spaceliftDeployment": len(expected_runs(account, {"TRACKED"}, 10, 30)),
     }
