@@ -19,6 +19,7 @@ JSON_TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
 }
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+IDENTIFIER = re.compile(r"^[A-Za-z0-9@_.+:\\/=-]+$")  # Port's entity identifier pattern
 
 
 def _format_ok(fmt: str, value: str) -> bool:
@@ -61,6 +62,8 @@ def entity_errors(entity: dict[str, Any], blueprint: dict[str, Any]) -> list[str
     errors: list[str] = []
     if not isinstance(entity.get("identifier"), str) or not entity["identifier"]:
         errors.append("identifier must be a non-empty string")
+    elif not IDENTIFIER.match(entity["identifier"]):
+        errors.append(f"identifier {entity['identifier'][:80]!r} must match {IDENTIFIER.pattern}")
     schema = blueprint.get("schema", {})
     properties = schema.get("properties", {})
     values = entity.get("properties") or {}
