@@ -60,6 +60,15 @@ class Stage:
         """Where the integration talks to Spacelift: through the fault proxy when there is one."""
         return self.proxy_url or self.spacelift_url
 
+    def unknown_requests(self) -> list[str]:
+        """Requests no stand-in knows (Port, Spacelift, the fault proxy): each one is a bug to fix."""
+        proxy = [f"fault proxy: {r}" for r in (self.proxy.unknown_requests if self.proxy else [])]
+        return ([f"Port: {r}" for r in self.port.unknown_requests]
+                + [f"Spacelift: {r}" for r in self.spacelift.unknown_requests] + proxy)  # fmt: skip
+
+
+STAGES: list[Stage] = []  # every stage started in this process, so tests can check them all
+
 
 def start_stage(
     stack: ExitStack, profile: str, seed: int, *, fault_proxy: bool = False, **account_kwargs: Any
@@ -73,6 +82,7 @@ def start_stage(
     stack.callback(port_server.stop)
     port.base_url = port_server.url
     stage = Stage(spacelift, sl_server.url, port, port_server.url)
+    STAGES.append(stage)
     if fault_proxy:
         stage.proxy = FaultProxy(sl_server.url)
         proxy_server = BackgroundServer(stage.proxy.app).start()
@@ -137,7 +147,7 @@ def report(stage: Stage, code: int, seconds: float) -> dict[str, Any]:
     stats = stage.spacelift.snapshot()
     return {
         "ok": code == 0 and not mismatched and port_summary["rejected"] == 0 and port_summary["relations_dangling"] == 0
-        and landed.get("spaceliftDeployment", 0) > 0,
+        and landed.get("spaceliftDeployment", 0) > 0 and not stage.unknown_requests(),
         "exit_code": code,
         "seconds": round(seconds, 2),
         "entities": landed,
@@ -146,6 +156,7 @@ def report(stage: Stage, code: int, seconds: float) -> dict[str, Any]:
         "relations_filled": port_summary["relations_filled"],
         "relations_dangling": port_summary["relations_dangling"],
         "invalid_entities": port_summary["rejected"],
+        "unknown_requests": stage.unknown_requests(),
         "spacelift_requests": stats["requests"],
         "spacelift_requests_by_operation": stats["by_operation"],
     }  # fmt: skip

@@ -116,8 +116,10 @@ class SandboxSpacelift:
                 Route("/_sandbox/stacks/{stack_id}/delete", self._delete_stack, methods=["POST"]),
                 Route("/_sandbox/webhooks/run", self._send_run_webhook, methods=["POST"]),
                 Route("/_sandbox/summary", self._summary, methods=["GET"]),
+                Route("/{rest:path}", self._unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             ]
         )
+        self.unknown_requests: list[str] = []  # what no route serves: a test that causes one should fail
 
     # --- clock and tokens -------------------------------------------------------------------------
 
@@ -281,6 +283,7 @@ class SandboxSpacelift:
             "by_status": {str(k): v for k, v in self.by_status.items()},
             "faults_injected": dict(self.faults.injected),
             "tokens_issued": len(self.tokens),
+            "unknown_requests": list(self.unknown_requests),
         }
 
     async def _stats(self, request: Request) -> Response:
@@ -337,3 +340,7 @@ class SandboxSpacelift:
 
     async def _summary(self, request: Request) -> Response:
         return JSONResponse(self.account.summary())
+
+    async def _unknown(self, request: Request) -> Response:
+        self.unknown_requests.append(f"{request.method} {request.url.path}")
+        return JSONResponse({"errors": [{"message": f"no route {request.url.path}"}]}, status_code=404)

@@ -291,11 +291,14 @@ async def test_one_throttled_answer_makes_every_request_wait(fake) -> None:
         assert client.gate.closures == 1
         throttled["done"] = False
         first = asyncio.create_task(client.execute(STACKS_DOC, {"n": "first"}))
-        await asyncio.sleep(0.05)  # the 429 has closed the gate by now
-        closed_at = time.monotonic()
+        deadline = time.monotonic() + 10
+        while client.gate.closures < 2:  # wait for that request's 429 to close the gate
+            assert time.monotonic() < deadline, "the throttled answer never arrived"
+            await asyncio.sleep(0.005)
+        reopens_at = time.monotonic() + client.gate.seconds_closed()
         await asyncio.gather(first, *(client.execute(STACKS_DOC, {"n": f"other{i}"}) for i in range(5)))
     others = [at for n, at in sent_at if n.startswith("other")]
-    assert len(others) == 5 and min(others) >= closed_at + 0.2  # they waited for the gate to reopen
+    assert len(others) == 5 and min(others) >= reopens_at - 0.01  # they waited for the gate to reopen
 
 
 async def test_throttle_gate_waits_and_caps_requests_per_second() -> None:
