@@ -5,7 +5,12 @@ ACTIVATE := . $(VENV)/bin/activate
 POETRY ?= $(shell command -v poetry 2>/dev/null)
 PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3)
 
-.PHONY: install install/prod install/local-core run demo demo/live lint lint/fix test test/unit test/integration test/e2e bench clean
+# where `make run` listens (Ocean's default); `make run PORT=8080` when 8000 is taken
+PORT ?= 8000
+# a port-labs/ocean checkout for install/local-core (../.. is this folder's place in that repository)
+CORE ?= ../..
+
+.PHONY: install install/prod install/local-core run demo demo/live lint lint/fix test test/unit test/integration test/e2e bench seed clean
 
 $(VENV)/.installed: pyproject.toml poetry.lock
 	@if [ -z "$(POETRY)" ]; then \
@@ -22,12 +27,12 @@ install: $(VENV)/.installed ## dev install (creates .venv)
 install/prod: ## runtime dependencies only
 	poetry install --without dev --no-root
 
-install/local-core: $(VENV)/.installed ## editable Ocean core: make install/local-core CORE=../ocean
-	@if [ -z "$(CORE)" ]; then echo "usage: make install/local-core CORE=/path/to/port-labs/ocean"; exit 2; fi
+install/local-core: $(VENV)/.installed ## editable Ocean core (default ../.., as inside port-labs/ocean)
+	@if [ ! -f "$(CORE)/pyproject.toml" ]; then echo "no Ocean checkout at CORE=$(CORE): make install/local-core CORE=/path/to/port-labs/ocean"; exit 2; fi
 	$(ACTIVATE) && pip install -e "$(CORE)"
 
-run: $(VENV)/.installed ## run the integration (reads .env); stops at once on missing settings
-	@$(ACTIVATE) && python -m spacelift.preflight && ocean sail
+run: $(VENV)/.installed ## run the integration (reads .env) on PORT; checks settings and credentials first
+	@$(ACTIVATE) && python -m spacelift.preflight --port $(PORT) && ocean sail -p $(PORT)
 
 demo: $(VENV)/.installed ## ocean sail --once against local Spacelift and Port stand-ins; LIVE=1 keeps it running
 	$(ACTIVATE) && python -m sandbox.demo --profile $${PROFILE:-medium} $(if $(LIVE),--live,)
@@ -61,6 +66,9 @@ test/e2e: $(VENV)/.installed ## the real ocean sail / ocean probe processes agai
 
 bench: $(VENV)/.installed ## benchmarks that print numbers (not tests)
 	$(ACTIVATE) && python -m bench.resync
+
+seed: ## Ocean's seed target: this integration has no seed data; make demo runs against a seeded sandbox
+	@echo "nothing to seed: make demo starts a seeded sandbox Spacelift and a local Port"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist

@@ -8,6 +8,9 @@ from port_ocean.core.integrations.base import BaseIntegration
 from pydantic.v1 import Field
 
 from spacelift import resync_outcome
+from spacelift.startup import before_ocean_reads_its_configuration
+
+before_ocean_reads_its_configuration()  # Ocean reads its configuration right after importing this module
 
 
 class ObjectKind:

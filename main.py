@@ -12,10 +12,12 @@ from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
 from port_ocean.core.probe import ProbeContext
 
 from integration import DeploymentResourceConfig, ObjectKind, StackResourceConfig
+from spacelift.actions.ownership import point_shipped_actions_at_this_integration
 from spacelift.actions.registry import register_actions
 from spacelift.client import SpaceliftNotConfiguredError
 from spacelift.connection import get_connection, settings_from_ocean
 from spacelift.connection import get_exporters as exporters
+from spacelift.credentials import check_port, check_spacelift
 from spacelift.options import RunOptions, StackOptions
 from spacelift.probe import probe_spacelift
 from spacelift.resync_outcome import reported_pages
@@ -26,13 +28,26 @@ from spacelift.webhooks.run_state_processor import RunStateProcessor
 
 
 def stop_on_bad_configuration() -> None:
-    """A missing or malformed setting stops start-up here: one line per problem, no traceback."""
+    """A missing or malformed setting, or a credential Port or Spacelift refuses, stops ``ocean sail`` here:
+    one line, exit 2, before Ocean's own start-up (which would retry a refused Port login forever)."""
     try:
-        settings_from_ocean()
+        settings = settings_from_ocean()
     except SpaceliftNotConfiguredError as error:
         for problem in error.problems:
             print(f"configuration error: {problem}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
+    if sys.argv[1:2] != ["sail"]:
+        return  # probes, schema exports and test harnesses ask nobody
+    port = ocean.config.port
+    for verdict in (
+        check_port(port.base_url, port.client_id, port.client_secret),
+        check_spacelift(settings),
+    ):
+        if verdict.outcome == "rejected":
+            print(f"configuration error: {verdict.message}", file=sys.stderr, flush=True)
+            raise SystemExit(2)
+        if verdict.outcome == "unknown":
+            logger.warning(f"Could not check credentials at start-up: {verdict.message}; going on")
 
 
 stop_on_bad_configuration()
@@ -46,6 +61,11 @@ register_actions()
 async def on_start() -> None:
     settings = get_connection().settings
     logger.info(f"Spacelift integration for {settings.api_endpoint} (account {settings.account_name})")
+    if ocean.config.actions_processor.enabled:
+        try:
+            await point_shipped_actions_at_this_integration()
+        except Exception as error:  # the actions still work once someone points them at us in Port
+            logger.warning(f"Could not point the shipped Port actions at this integration: {error}")
     if not settings.webhook_secret and ocean.app.base_url and ocean.event_listener_type != "ONCE":
         logger.warning(
             "spaceliftWebhookSecret is not set: live events are accepted unsigned, so anyone who can reach "

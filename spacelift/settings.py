@@ -9,6 +9,7 @@ each, naming the setting and how to fix it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,28 @@ def account_name_from_endpoint(endpoint: str) -> str:
     return host.split(".")[0] if host else ""
 
 
+# a value copied from .env.example or the docs without filling it in
+_PLACEHOLDER = re.compile(r"<[^<>]*>|^(your[-_ ].*|changeme|change-me|xxx+|todo|\.\.\.)$", re.IGNORECASE)
+# RFC 2606 / 6761 names that are never a real account
+_EXAMPLE_HOSTS = re.compile(r"(^|\.)(example\.(com|org|net)|[^.]+\.example|[^.]+\.invalid|[^.]+\.test)$")
+
+
+def placeholder_problem(label: str, value: object, secret: bool = False) -> str | None:
+    """Why ``value`` is a placeholder (``<your Port client id>``, ``changeme``), or None; a secret's value
+    is never repeated."""
+    if isinstance(value, str) and _PLACEHOLDER.search(value.strip()):
+        shown = "" if secret else f" ({value.strip()[:60]!r})"
+        return f"{label} is still a placeholder{shown}: put the real value in .env or the environment"
+    return None
+
+
+def example_host_problem(label: str, url: str) -> str | None:
+    host = urlparse(url).hostname or ""
+    if _EXAMPLE_HOSTS.search(host):
+        return f"{label}={url!r} is an example address: use your Spacelift account URL, e.g. https://<account>.app.spacelift.io"
+    return None
+
+
 def _int_setting(
     name: str,
     raw: Any,
@@ -135,7 +158,10 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
 
     endpoint_raw = _pick("spacelift_api_endpoint", config, env, has_default=False)
     endpoint = ""
-    if not endpoint_raw:
+    endpoint_placeholder = placeholder_problem("spaceliftApiEndpoint", endpoint_raw)
+    if endpoint_placeholder:
+        problems.append(endpoint_placeholder)
+    elif not endpoint_raw:
         problems.append(
             "spaceliftApiEndpoint is not set: set OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_ENDPOINT "
             "(or SPACELIFT_API_KEY_ENDPOINT) to your account URL, e.g. https://acme.app.spacelift.io"
@@ -149,10 +175,17 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
                 "e.g. https://acme.app.spacelift.io"
             )
             endpoint = ""
+        elif example := example_host_problem("spaceliftApiEndpoint", endpoint):
+            problems.append(example)
+            endpoint = ""
 
     key_id = _pick("spacelift_api_key_id", config, env, has_default=False)
     key_secret = _pick("spacelift_api_key_secret", config, env, has_default=False)
     token = _pick("spacelift_api_token", config, env, has_default=False)
+    for label, value, secret in (("spaceliftApiKeyId", key_id, False), ("spaceliftApiKeySecret", key_secret, True),
+                                 ("spaceliftApiToken", token, True)):  # fmt: skip
+        if problem := placeholder_problem(label, value, secret):
+            problems.append(problem)
     if not token:
         if not key_id and not key_secret:
             problems.append(

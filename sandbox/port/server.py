@@ -39,6 +39,7 @@ endpoint's schema (missing or extra keys, wrong types) gets 422 ``invalid_reques
 10   PATCH   /v1/blueprints/{bp} — + relations, then + mirror/calc/agg props  defaults, after #9 (relation targets must exist) — status only
 11   DELETE  /v1/blueprints/{bp}                                              defaults rollback, when a #9 failed (409 while it has entities) — status only
 12   POST    /v1/actions — {identifier, title, trigger, invocationMethod, …}  defaults, per ``actions.json`` entry (409 duplicate, 404 unknown blueprint)
+12b  GET|PUT /v1/actions/{identifier}                                   the integration's on_start (not Ocean): its shipped actions pointed at its identifier
 13   POST    /v1/blueprints/{bp}/scorecards — {identifier, title, rules}      defaults, per ``scorecards.json`` entry (none here) — status only
 14   POST    /v1/pages — {identifier, …}                                      defaults, per ``pages.json`` entry (none here) — status only
 **Resync** (``sync_raw.py``, ``resync_state_updater``, ``helpers/metric``, ``log/handlers.py``)
@@ -245,6 +246,7 @@ class SandboxPort:
                 r("/v1/actions/runs", self.find_runs, ["GET"]),
                 r("/v1/actions/runs/{id}", self.patch_run, ["PATCH"]),
                 r("/v1/actions/runs/{id}/logs", self.run_log, ["POST"]),
+                r("/v1/actions/{identifier}", self.action, ["GET", "PUT"]),  # after /v1/actions/runs…
                 r("/v1/workflows/runs/claim-pending", self.claim_pending_node_runs, ["POST"]),
                 r("/v1/workflows/runs/ack", self.ack_node_run, ["PATCH"]),
                 r("/v1/workflows/nodes/runs", self.find_node_runs, ["GET"]),
@@ -613,6 +615,27 @@ class SandboxPort:
 
     async def create_action(self, request: Request) -> Response:
         body = await json_object(request)
+        identifier = self._checked_action(body)
+        if identifier in self.actions:
+            refuse(f"action {identifier} already exists", 409, "conflict")
+        self.actions[identifier] = body
+        self._side_call("actions")
+        return JSONResponse({"ok": True, "action": body}, status_code=201)
+
+    async def action(self, request: Request) -> Response:
+        """``GET /v1/actions/{identifier}``; ``PUT`` replaces it (the integration points its shipped actions
+        at its own identifier this way)."""
+        identifier = request.path_params["identifier"]
+        if identifier not in self.actions:
+            not_found(f"action {identifier}")
+        if request.method == "PUT":
+            body = await json_object(request)
+            if self._checked_action(body) != identifier:
+                refuse("body.identifier must match the action in the path")
+            self.actions[identifier] = body
+        return JSONResponse({"ok": True, "action": self.actions[identifier]})
+
+    def _checked_action(self, body: dict[str, Any]) -> str:
         only_keys(body, {"identifier", "title", "icon", "description", "trigger", "invocationMethod",
                          "requiredApproval", "approvalNotification", "publish", "allowAnyoneToViewRuns"})  # fmt: skip
         identifier = require(body, "identifier", str)
@@ -627,11 +650,7 @@ class SandboxPort:
                 not_found(f"blueprint {blueprint}")
             optional(trigger, "userInputs", dict, "body.trigger")
         require(require(body, "invocationMethod", dict), "type", str, "body.invocationMethod")
-        if identifier in self.actions:
-            refuse(f"action {identifier} already exists", 409, "conflict")
-        self.actions[identifier] = body
-        self._side_call("actions")
-        return JSONResponse({"ok": True, "action": body}, status_code=201)
+        return str(identifier)
 
     async def create_scorecard(self, request: Request) -> Response:
         blueprint = self._known_blueprint(request)
@@ -907,6 +926,16 @@ class SandboxPort:
             "createdAt": _now_iso(),
         }  # fmt: skip
         return self.action_runs[run_id]
+
+    def click_action(self, action_identifier: str, properties: dict[str, Any]) -> dict[str, Any]:
+        """Run a stored self-service action as Port does: the run goes to the installation and action type
+        its invocation method names (``properties`` stand for the rendered execution properties)."""
+        invocation = self.actions[action_identifier]["invocationMethod"]
+        run = self.start_action_run(
+            invocation["installationId"], invocation["integrationActionType"], properties
+        )
+        run["action"] = {"identifier": action_identifier}
+        return run
 
     def start_workflow_node_run(
         self, installation: str, action_type: str, properties: dict[str, Any], node_uid: str | None = None

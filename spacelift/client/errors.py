@@ -26,6 +26,15 @@ def describe_body(body: str, secrets: Iterable[str] = ()) -> str:
     return body
 
 
+def api_key_not_accepted(key_id: str | None) -> str:
+    """What to tell a person whose key id or secret Spacelift does not accept (``apiKeyUser`` is null)."""
+    return (
+        f"Spacelift did not accept API key {key_id} with the configured secret (apiKeyUser returned null): the "
+        "key ID is unknown or the secret does not belong to it; check spaceliftApiKeyId/spaceliftApiKeySecret "
+        "(Spacelift → Organization settings → API keys)"
+    )
+
+
 class SpaceliftError(Exception):
     """Base class; ``status`` is the HTTP status when there was a response."""
 

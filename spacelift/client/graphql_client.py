@@ -27,6 +27,7 @@ from spacelift.client.errors import (
     SpaceliftQueryTooLargeError,
     SpaceliftRateLimitedError,
     SpaceliftTemporaryError,
+    api_key_not_accepted,
     describe_body,
 )
 from spacelift.client.retry_policy import DEFAULT_MAX_RETRIES, BackoffPolicy, parse_retry_after
@@ -311,11 +312,7 @@ class SpaceliftClient:
             ) from None
         user = data.get("apiKeyUser")
         if not user or not user.get("jwt"):
-            raise SpaceliftAuthError(
-                f"Spacelift did not accept API key {key_id} with the configured secret (apiKeyUser returned "
-                "null): the key ID is unknown or the secret does not belong to it; check "
-                "spaceliftApiKeyId/spaceliftApiKeySecret (Spacelift → Organization settings → API keys)"
-            )
+            raise SpaceliftAuthError(api_key_not_accepted(key_id))
         valid_until = user.get("validUntil")
         if not isinstance(valid_until, int):
             valid_until = int(time.time()) + 3600  # sources disagree on lifetime; assume the shortest seen

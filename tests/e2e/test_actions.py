@@ -47,7 +47,7 @@ class Integration:
             time.sleep(0.2)
 
     def run_action(self, action: str, timeout: float = 90, **properties: Any) -> dict[str, Any]:
-        run = self.stage.port.start_action_run("spacelift-demo", action, properties)
+        run = self.stage.port.click_action(f"spacelift_{action}", properties)
         self.wait(lambda: run["status"] != "IN_PROGRESS", f"{action} to complete", timeout)
         return run
 
@@ -68,9 +68,18 @@ def stage() -> Iterator[Stage]:
 
 
 def ready(stage: Stage, webhooks: bool) -> Integration:
+    """Started, resynced, and its shipped actions pointed at it: actions.json says installationId
+    "spacelift", the stage's integration is "spacelift-demo", and Port routes runs by installationId."""
     integration = Integration(stage, webhooks=webhooks)
     integration.wait(
         lambda: stage.port.summary()["entities"].get("spaceliftStack", 0) > 0, "the first resync"
+    )
+    integration.wait(
+        lambda: all(
+            a["invocationMethod"]["installationId"] == "spacelift-demo" for a in stage.port.actions.values()
+        )
+        and len(stage.port.actions) > 0,
+        "the shipped actions to be claimed",
     )
     return integration
 
@@ -124,9 +133,9 @@ def test_actions_happy_paths_errors_and_ordering_with_polling(stage) -> None:
         # ordering: three runs on one stack execute in the order they were started
         stage.spacelift.mutations.clear()
         target = free_stack(stage, autodeploy=True)["id"]
-        runs = [stage.port.start_action_run("spacelift-demo", "lock_stack", {"stack": target, "note": "first"}),
-                stage.port.start_action_run("spacelift-demo", "unlock_stack", {"stack": target}),
-                stage.port.start_action_run("spacelift-demo", "lock_stack", {"stack": target, "note": "second"})]  # fmt: skip
+        runs = [stage.port.click_action("spacelift_lock_stack", {"stack": target, "note": "first"}),
+                stage.port.click_action("spacelift_unlock_stack", {"stack": target}),
+                stage.port.click_action("spacelift_lock_stack", {"stack": target, "note": "second"})]  # fmt: skip
         integration.wait(lambda: all(r["status"] != "IN_PROGRESS" for r in runs), "the three stack actions")
         assert [r["status"] for r in runs] == ["SUCCESS"] * 3
         assert [(name, v.get("note")) for name, v in stage.spacelift.mutations] == [
@@ -180,7 +189,7 @@ def test_triggered_run_completes_from_the_webhook_and_fails_on_failure(stage) ->
     integration = ready(stage, webhooks=True)
     try:
         stack = free_stack(stage)
-        port_run = stage.port.start_action_run("spacelift-demo", "trigger_run", {"stack": stack["id"]})
+        port_run = stage.port.click_action("spacelift_trigger_run", {"stack": stack["id"]})
         integration.wait(lambda: port_run["externalRunId"], "the run to start")
         run = account.find_run(stack["id"], port_run["externalRunId"])
         assert run is not None
@@ -195,8 +204,8 @@ def test_triggered_run_completes_from_the_webhook_and_fails_on_failure(stage) ->
         )
         assert port_run["status"] == "SUCCESS" and port_run["statusLabel"] == "Unconfirmed"
 
-        failing = stage.port.start_action_run(
-            "spacelift-demo", "trigger_run", {"stack": stack["id"], "runType": "PROPOSED"}
+        failing = stage.port.click_action(
+            "spacelift_trigger_run", {"stack": stack["id"], "runType": "PROPOSED"}
         )
         integration.wait(lambda: failing["externalRunId"], "the proposed run to start")
         proposed = account.find_run(stack["id"], failing["externalRunId"])

@@ -159,3 +159,36 @@ def test_bad_configuration_stops_ocean_sail_with_one_line_per_problem(stage) -> 
         and "spaceliftApiKeySecret is not set" in problems[1]
     )
     assert stage.spacelift.snapshot()["requests"] == 0
+
+
+@pytest.mark.parametrize(
+    "wrong, named",
+    [({"OCEAN__PORT__CLIENT_SECRET": "wrong-port-secret"}, "Port rejected OCEAN__PORT__CLIENT_ID"),
+     ({"OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_SECRET": "wrong"}, "Spacelift did not accept API key")],
+)  # fmt: skip
+def test_a_refused_credential_stops_ocean_sail_at_once_with_one_line(stage, wrong, named) -> None:
+    """Not Ocean retrying its Port login forever, not one traceback per kind: one line, exit 2."""
+    env = integration_env(stage, "ONCE", wrong)
+    command = [*ocean_command(), "-p", str(free_port())]
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output[-2000:]
+    assert time.monotonic() - started < 60
+    assert "Traceback" not in output
+    assert [line for line in output.splitlines() if named in line] == [
+        next(line for line in output.splitlines() if line.startswith("configuration error:"))
+    ]
+    assert "wrong-port-secret" not in output
+    assert stage.port.calls["POST /v1/auth/access_token"] <= 1
+
+
+def test_spacectl_s_endpoint_variable_is_enough_although_the_spec_requires_the_setting(stage) -> None:
+    env = integration_env(stage, "ONCE")
+    env["SPACELIFT_API_KEY_ENDPOINT"] = env.pop("OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_ENDPOINT")
+    env["SPACELIFT_API_KEY_ID"] = env.pop("OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_ID")
+    env["SPACELIFT_API_KEY_SECRET"] = env.pop("OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_SECRET")
+    command = [*ocean_command(), "-p", str(free_port())]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert stage.port.summary()["entities"].get("spaceliftStack") == len(stage.spacelift.account.stacks)

@@ -150,14 +150,17 @@ def test_entities_port_rejects_fail_the_resync(clean: Clean) -> None:
     assert len(summary) == 1 and f"Port rejected {len(rejected)} entities" in summary[0]
 
 
-def test_a_wrong_key_is_one_clear_line_and_exit_1(clean: Clean) -> None:
+def test_a_wrong_key_is_one_clear_line_and_exit_2_before_anything_else(clean: Clean) -> None:
     code, output = second_resync(
         clean, FaultPlan(), {"OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_SECRET": "not-the-secret"}
     )
-    assert code == 1
+    assert code == 2
     assert "Traceback" not in output
     assert clean.stage.port.deletions == 0 and landed(clean.stage) == clean.entities
-    errors = [line for line in output.splitlines() if "| ERROR" in line and "Spacelift" in line]
-    assert len(errors) == 1 and "did not accept API key" in errors[0] and "10 of 10 kinds" in errors[0]
+    lines = [line for line in output.splitlines() if "did not accept API key" in line]
+    assert len(lines) == 1 and lines[0].startswith("configuration error:")
     assert "not-the-secret" not in output
     assert clean.stage.proxy is not None and clean.stage.proxy.calls["SpaceliftApiKeyUser"] == 1
+    assert (
+        clean.stage.port.calls["POST /v1/blueprints/{bp}/entities/bulk"] == 0
+    )  # it stopped before the resync

@@ -649,3 +649,32 @@ def test_the_real_integration_executes_workflow_node_runs_through_the_stand_in()
         and stage.port.calls["PATCH /v1/workflows/runs/ack"] == 2
     )
     assert stage.port.unknown_requests == [] and stage.port.rejected == []
+
+
+async def test_actions_can_be_read_and_replaced_and_clicking_one_routes_by_its_installation(standin) -> None:
+    port, url = standin
+    async with ocean_client(port, url) as client:
+        await install(client)
+    with api(port, url) as http:
+        action = http.get("/v1/actions/spacelift_trigger_run").json()["action"]
+        assert action["invocationMethod"]["installationId"] == "spacelift"  # as actions.json ships it
+        moved = {
+            **action,
+            "invocationMethod": {**action["invocationMethod"], "installationId": "spacelift-prod"},
+        }
+        assert http.put("/v1/actions/spacelift_trigger_run", json=moved).status_code == 200
+        assert (
+            http.put("/v1/actions/spacelift_trigger_run", json={**moved, "identifier": "other"}).status_code
+            == 422
+        )
+        assert http.get("/v1/actions/nope").status_code == 404
+        assert (
+            http.get("/v1/actions/runs", params={"version": "v2", "external_run_id": "x"}).json()["runs"]
+            == []
+        )
+    run = port.click_action("spacelift_trigger_run", {"stack": "s"})
+    assert (
+        run["payload"]["installationId"] == "spacelift-prod"
+        and run["payload"]["integrationActionType"] == "trigger_run"
+    )
+    assert port.unknown_requests == []

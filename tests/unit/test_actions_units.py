@@ -100,3 +100,20 @@ def test_only_runs_we_triggered_are_looked_up_in_port(monkeypatch) -> None:
     run_completion.remember_started("r3")  # started by this process (e.g. with a ready token)
     assert run_completion.RunCompletionProcessor.accepts(pushed)
     assert not run_completion.RunCompletionProcessor.accepts({**ours, "state": "PLANNING"})
+
+
+def test_only_the_shipped_placeholder_installation_is_repointed() -> None:
+    from spacelift.actions.ownership import needs_repointing, shipped_actions
+
+    shipped = shipped_actions()
+    assert shipped and {a["invocationMethod"]["installationId"] for a in shipped} == {"spacelift"}
+    as_shipped = shipped[0]
+    assert needs_repointing(as_shipped, "spacelift", "spacelift-prod")
+    assert not needs_repointing(as_shipped, "spacelift", "spacelift")  # already ours
+    elsewhere = {
+        **as_shipped,
+        "invocationMethod": {**as_shipped["invocationMethod"], "installationId": "spacelift-dev"},
+    }
+    assert not needs_repointing(elsewhere, "spacelift", "spacelift-prod")  # someone chose that: left alone
+    webhook = {**as_shipped, "invocationMethod": {"type": "WEBHOOK", "url": "https://x"}}
+    assert not needs_repointing(webhook, "spacelift", "spacelift-prod")

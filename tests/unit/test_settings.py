@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
 from spacelift.client.errors import SpaceliftNotConfiguredError
-from spacelift.preflight import find_problems
+from spacelift.preflight import credential_problems, find_problems, port_in_use_problem
 from spacelift.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +95,7 @@ def test_preflight_reports_port_and_spacelift_problems() -> None:
 def test_preflight_command_exits_non_zero_without_traceback(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, "-m", "spacelift.preflight"],
+        [sys.executable, "-m", "spacelift.preflight", "--offline"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -115,3 +117,85 @@ def test_dotenv_counts_as_explicit_like_the_environment(tmp_path: Path, monkeypa
     settings = load_settings({**GOOD, "spacelift_api_key_id": "", "spacelift_max_retries": 1})
     assert settings.max_retries == 1  # the .env OCEAN__ variable was set on purpose
     assert settings.api_key_id == "from-dotenv"
+
+
+def test_the_example_env_file_as_copied_is_refused_line_by_line() -> None:
+    """``cp .env.example .env && make run`` must say what to fill in, not try to log in with placeholders."""
+    example = dotenv_values(ROOT / ".env.example")
+    problems = find_problems({k: v for k, v in example.items() if v is not None})
+    joined = "\n".join(problems)
+    assert "OCEAN__PORT__CLIENT_ID is still a placeholder" in joined
+    assert "OCEAN__PORT__CLIENT_SECRET is still a placeholder" in joined
+    assert "spaceliftApiEndpoint is still a placeholder" in joined
+    assert (
+        "spaceliftApiKeyId is still a placeholder" in joined
+        and "spaceliftApiKeySecret is still a placeholder" in joined
+    )
+    assert "<API key secret>" not in joined  # a secret's value, even a placeholder, is never repeated
+
+
+def test_example_hosts_are_refused() -> None:
+    for host in ("https://acme.example.com", "https://x.test", "https://spacelift.invalid"):
+        with pytest.raises(SpaceliftNotConfiguredError, match="is an example address"):
+            load_settings({**GOOD, "spacelift_api_endpoint": host}, environ={})
+
+
+def test_a_busy_port_is_named_with_the_fix() -> None:
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        assert f"port {busy} is already in use" in (port_in_use_problem(busy) or "")
+        assert "make run PORT=" in (port_in_use_problem(busy) or "")
+    assert port_in_use_problem(busy) is None
+
+
+def test_credentials_are_each_checked_with_one_request_and_named_when_refused() -> None:
+    from sandbox.port.server import SandboxPort
+    from sandbox.serving import serving
+    from sandbox.spacelift import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, running_sandbox
+
+    port = SandboxPort()
+    with serving(port.app) as port_server, running_sandbox("small") as (sandbox, spacelift):
+        good = {
+            "OCEAN__PORT__CLIENT_ID": port.client_id, "OCEAN__PORT__CLIENT_SECRET": port.client_secret,
+            "OCEAN__PORT__BASE_URL": port_server.url,
+            "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_ENDPOINT": spacelift.url,
+            "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_ID": DEFAULT_KEY_ID,
+            "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_SECRET": DEFAULT_KEY_SECRET,
+        }  # fmt: skip
+        assert credential_problems(good) == []
+        assert (
+            sandbox.by_operation["SpaceliftApiKeyUser"] == 1 and port.calls["POST /v1/auth/access_token"] == 1
+        )
+        wrong_port = credential_problems({**good, "OCEAN__PORT__CLIENT_SECRET": "nope"})
+        assert len(wrong_port) == 1 and "Port rejected OCEAN__PORT__CLIENT_ID" in wrong_port[0]
+        wrong_key = credential_problems(
+            {**good, "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_KEY_SECRET": "nope"}
+        )
+        assert len(wrong_key) == 1 and "did not accept API key" in wrong_key[0] and "nope" not in wrong_key[0]
+        wrong_host = credential_problems({**good, "OCEAN__PORT__BASE_URL": spacelift.url})
+        assert "is not Port's API" in wrong_host[0]
+        assert all("nope" not in problem for problem in wrong_port + wrong_key)
+
+
+def test_a_required_setting_given_only_by_spacectl_s_variable_reaches_ocean() -> None:
+    from spacelift.startup import fill_required_from_fallbacks
+
+    added = fill_required_from_fallbacks({"SPACELIFT_API_KEY_ENDPOINT": "https://acme.app.spacelift.io"})
+    assert added == {"OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_ENDPOINT": "https://acme.app.spacelift.io"}
+    explicit = {"OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_ENDPOINT": "https://mine.app.spacelift.io",
+                "SPACELIFT_API_KEY_ENDPOINT": "https://acme.app.spacelift.io"}  # fmt: skip
+    assert fill_required_from_fallbacks(explicit) == {}
+
+
+def test_empty_url_and_integer_settings_are_named_before_ocean_chokes_on_them() -> None:
+    from spacelift.startup import empty_typed_settings
+
+    problems = empty_typed_settings(
+        {"OCEAN__INTEGRATION__CONFIG__SPACELIFT_MAX_RETRIES": "", "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_ENDPOINT": " ",
+         "OCEAN__INTEGRATION__CONFIG__SPACELIFT_ACCOUNT_NAME": ""},
+        ROOT / ".port/spec.yaml",
+    )  # fmt: skip
+    assert len(problems) == 2 and any("spaceliftMaxRetries a value" in p for p in problems)
+    assert not any("ACCOUNT_NAME" in p for p in problems)  # a string may be empty
