@@ -802,6 +802,7 @@ class Account:
         """Counts per kind, as the integration should land them in Port (tracked runs only)."""
         return {
             "spaces": len(self.spaces), "stacks": len(self.stacks), "policies": len(self.policies),
-            "users": len(self.users), "worker_pools": len(self.worker_pools), "contexts": len(self.contexts),
+            # the private pools, and Spacelift's public pool, which lands as a worker-pool entity too
+            "users": len(self.users), "worker_pools": len(self.worker_pools) + 1, "contexts": len(self.contexts),
             "blueprints": len(self.blueprints), "modules": len(self.modules), "templates": len(self.templates),
         }  # fmt: skip

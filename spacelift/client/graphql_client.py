@@ -265,6 +265,7 @@ class SpaceliftClient:
             if withheld is None:
                 raise SpaceliftForbiddenError(self._forbidden(kind, name, unauthorized[0]), status)
             self._note_withheld(name, withheld)
+            _mark_withheld(data, errors)
             messages = [m for m in messages if "unauthorized" not in m.lower()]
             lowered = [m.lower() for m in messages]
             errors = messages
@@ -341,6 +342,29 @@ def _withheld_paths(kind: str, data: dict[str, Any], errors: list[Any]) -> list[
         paths.append(".".join(str(p) for p in path))
     answered = {k for k, v in data.items() if k != "viewer" and v is not None and k not in refused_roots}
     return paths if answered else None
+
+
+WITHHELD = "__withheld"
+
+
+def _mark_withheld(data: dict[str, Any], errors: list[Any]) -> None:
+    """Note on each object the fields Spacelift withheld from it (``__withheld: ["workerPool"]``), so a
+    null that means "not allowed to see" is not read as a null that means "none"."""
+    for error in errors:
+        path = error.get("path") if isinstance(error, dict) else None
+        if not isinstance(path, list) or len(path) < 2:
+            continue
+        parent: Any = data
+        for step in path[:-1]:
+            parent = parent[step] if isinstance(parent, dict | list) and _has(parent, step) else None
+        if isinstance(parent, dict):
+            parent.setdefault(WITHHELD, []).append(str(path[-1]))
+
+
+def _has(container: dict[str, Any] | list[Any], step: Any) -> bool:
+    if isinstance(container, dict):
+        return step in container
+    return isinstance(step, int) and 0 <= step < len(container)
 
 
 def _only_not_found(messages: Iterable[str]) -> bool:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from spacelift.enums import TERMINAL_RUN_STATES, port_enum
 
 Item = dict[str, Any]
+PUBLIC_WORKER_POOL_ID = "public"
 
 
 def iso(timestamp: Any) -> str | None:
@@ -71,12 +72,22 @@ def enrich_space(space: Item, links: Links) -> Item:
     return {**space, "__url": links.space(space["id"])}
 
 
+def worker_pool_of(stack: Item) -> str | None:
+    """The pool a stack runs on: its private pool, Spacelift's public pool when it has none, or None when
+    Spacelift withheld the pool from this key."""
+    pool = stack.get("workerPool")
+    if pool:
+        return str(pool["id"])
+    return None if "workerPool" in (stack.get("__withheld") or []) else PUBLIC_WORKER_POOL_ID
+
+
 def enrich_stack(stack: Item, links: Links) -> Item:
     vendor = (stack.get("vendorConfig") or {}).get("__typename") or ""
     commit = stack.get("trackedCommit") or {}
     return {
         **stack,
         "__url": links.stack(stack["id"]),
+        "__workerPoolId": worker_pool_of(stack),
         "__state": port_enum(stack.get("state"), "stackState"),
         "__vendor": vendor.removeprefix("StackConfigVendor") or None,
         "__vendorVersion": (stack.get("vendorConfig") or {}).get("version")
@@ -125,7 +136,18 @@ def enrich_user(user: Item) -> Item:
 
 
 def enrich_worker_pool(pool: Item) -> Item:
-    return {**pool, "__iso": times(pool, "createdAt", "updatedAt")}
+    return {**pool, "__spaceId": pool.get("space"), "__iso": times(pool, "createdAt", "updatedAt")}
+
+
+def enrich_public_worker_pool(pool: Item) -> Item:
+    """Spacelift's shared pool as a worker-pool item: account-wide, so it belongs to the root space."""
+    return {
+        "id": PUBLIC_WORKER_POOL_ID, "name": "Public worker pool", "labels": [],
+        "description": "Spacelift's shared workers, for stacks without a private worker pool",
+        "workersCount": pool.get("parallelism"), "busyWorkers": pool.get("busyWorkers"),
+        "pendingRuns": pool.get("pendingRuns"), "__public": True, "__spaceId": "root",
+        "__iso": {"createdAt": None, "updatedAt": None},
+    }  # fmt: skip
 
 
 def enrich_context(context: Item) -> Item:

@@ -43,7 +43,7 @@ async def test_full_resync_lands_every_kind_valid_and_related(sandbox) -> None:
         "spaceliftStack": len(account.stacks),
         "spaceliftPolicy": len(account.policies),
         "spaceliftUser": len(account.users),
-        "spaceliftWorkerPool": len(account.worker_pools),
+        "spaceliftWorkerPool": len(account.worker_pools) + 1,  # and the public pool
         "spaceliftContext": len(account.contexts),
         "spaceliftBlueprint": len(account.blueprints),
         "spaceliftTemplate": len(account.templates),
@@ -72,7 +72,7 @@ async def test_full_resync_lands_every_kind_valid_and_related(sandbox) -> None:
     for stack_id, stack in account.stacks.items():
         relations = stacks[stack_id]["relations"]
         assert relations["space"] == stack["space"]
-        assert relations["workerPool"] == (stack["workerPool"] or {}).get("id")
+        assert relations["workerPool"] == (stack["workerPool"] or {"id": "public"})["id"]
         assert relations["dependsOn"] == [d["dependsOnStack"]["id"] for d in stack["dependsOn"]]
         assert relations["policies"] == [p["policyId"] for p in stack["attachedPolicies"]]
         assert relations["contexts"] == [c["contextId"] for c in stack["attachedContexts"]]
