@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import cast
+from collections.abc import AsyncIterator
+from typing import Any, cast
 
 from loguru import logger
 from port_ocean.context.event import event
@@ -17,9 +18,11 @@ from spacelift.actions.registry import register_actions
 from spacelift.client import SpaceliftNotConfiguredError
 from spacelift.connection import get_connection, settings_from_ocean
 from spacelift.connection import get_exporters as exporters
-from spacelift.credentials import check_port, check_spacelift
+from spacelift.credentials import check_port, check_spacelift, checked
+from spacelift.exporters.read_ahead import read_ahead
 from spacelift.options import RunOptions, StackOptions
 from spacelift.probe import probe_spacelift
+from spacelift.query_plan import DEFAULT_READ_AHEAD_PAGES
 from spacelift.resync_outcome import reported_pages
 from spacelift.webhooks import WEBHOOK_PATH
 from spacelift.webhooks.audit_trail_processor import AuditTrailProcessor
@@ -40,8 +43,8 @@ def stop_on_bad_configuration() -> None:
         return  # probes, schema exports and test harnesses ask nobody
     port = ocean.config.port
     for verdict in (
-        check_port(port.base_url, port.client_id, port.client_secret),
-        check_spacelift(settings),
+        checked(lambda: check_port(port.base_url, port.client_id, port.client_secret)),
+        checked(lambda: check_spacelift(settings)),
     ):
         if verdict.outcome == "rejected":
             print(f"configuration error: {verdict.message}", file=sys.stderr, flush=True)
@@ -78,63 +81,68 @@ async def on_probe(context: ProbeContext) -> ProbeContext:
     return await probe_spacelift(context)
 
 
+def pages(kind: str, source: AsyncIterator[list[dict[str, Any]]]) -> AsyncIterator[list[dict[str, Any]]]:
+    """A kind's pages, fetched ahead of Ocean's writes, with a failure recorded for the resync's summary."""
+    return reported_pages(kind, read_ahead(source, DEFAULT_READ_AHEAD_PAGES))
+
+
 @ocean.on_resync(ObjectKind.SPACE)
 async def resync_spaces(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in reported_pages(kind, exporters().space.get_paginated_resources()):
+    async for page in pages(kind, exporters().space.get_paginated_resources()):
         yield page
 
 
 @ocean.on_resync(ObjectKind.STACK)
 async def resync_stacks(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
     options = StackOptions.from_resource_config(cast(StackResourceConfig, event.resource_config))
-    async for page in reported_pages(kind, exporters().stack.get_paginated_resources(options)):
+    async for page in pages(kind, exporters().stack.get_paginated_resources(options)):
         yield page
 
 
 @ocean.on_resync(ObjectKind.DEPLOYMENT)
 async def resync_deployments(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
     options = RunOptions.from_resource_config(cast(DeploymentResourceConfig, event.resource_config))
-    async for page in reported_pages(kind, exporters().deployment.get_paginated_resources(options)):
+    async for page in pages(kind, exporters().deployment.get_paginated_resources(options)):
         yield page
 
 
 @ocean.on_resync(ObjectKind.POLICY)
 async def resync_policies(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in reported_pages(kind, exporters().policy.get_paginated_resources()):
+    async for page in pages(kind, exporters().policy.get_paginated_resources()):
         yield page
 
 
 @ocean.on_resync(ObjectKind.USER)
 async def resync_users(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in reported_pages(kind, exporters().user.get_paginated_resources()):
+    async for page in pages(kind, exporters().user.get_paginated_resources()):
         yield page
 
 
 @ocean.on_resync(ObjectKind.WORKER_POOL)
 async def resync_worker_pools(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in reported_pages(kind, exporters().worker_pool.get_paginated_resources()):
+    async for page in pages(kind, exporters().worker_pool.get_paginated_resources()):
         yield page
 
 
 @ocean.on_resync(ObjectKind.CONTEXT)
 async def resync_contexts(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in reported_pages(kind, exporters().context.get_paginated_resources()):
+    async for page in pages(kind, exporters().context.get_paginated_resources()):
         yield page
 
 
 @ocean.on_resync(ObjectKind.BLUEPRINT)
 async def resync_blueprints(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in reported_pages(kind, exporters().blueprint.get_paginated_resources()):
+    async for page in pages(kind, exporters().blueprint.get_paginated_resources()):
         yield page
 
 
 @ocean.on_resync(ObjectKind.TEMPLATE)
 async def resync_templates(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in reported_pages(kind, exporters().template.get_paginated_resources()):
+    async for page in pages(kind, exporters().template.get_paginated_resources()):
         yield page
 
 
 @ocean.on_resync(ObjectKind.MODULE)
 async def resync_modules(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    async for page in reported_pages(kind, exporters().module.get_paginated_resources()):
+    async for page in pages(kind, exporters().module.get_paginated_resources()):
         yield page

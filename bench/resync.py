@@ -26,6 +26,7 @@ from spacelift.client import SpaceliftClient
 from spacelift.exporters import Exporters
 from spacelift.graphql import document, stack_runs_batch_document
 from spacelift.options import RunOptions, StackOptions
+from spacelift.query_plan import QueryPlan
 
 
 def start_sandbox(profile: str, latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
@@ -80,7 +81,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         client = SpaceliftClient(f"{url}/graphql", httpx.AsyncClient(timeout=60), api_key_id=DEFAULT_KEY_ID,
                                  api_key_secret=DEFAULT_KEY_SECRET, max_concurrent_requests=args.concurrency)  # fmt: skip
-        exporters = Exporters.for_client(client, url, 50)
+        exporters = Exporters.for_client(client, url, QueryPlan())
         await client.execute(document("viewer"))  # log in outside the measurements
         runs = RunOptions(max_runs_per_stack=args.max_runs, lookback_days=3650)
         rows = [
@@ -106,7 +107,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.resync", description=__doc__)
-    parser.add_argument("--profile", default="large", choices=["small", "medium", "large"])
+    parser.add_argument("--profile", default="large", choices=["small", "medium", "large", "large2x"])
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--max-runs", type=int, default=10, help="maxRunsPerStack for the deployment kind")

@@ -75,7 +75,7 @@ def get_connection() -> Connection:
         settings = settings_from_ocean()
         client = build_client(settings)
         _connection = Connection(
-            settings, client, Exporters.for_client(client, settings.api_endpoint, settings.page_size)
+            settings, client, Exporters.for_client(client, settings.api_endpoint, settings.query_plan)
         )
         _owner = owner
     return _connection

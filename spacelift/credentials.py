@@ -9,6 +9,8 @@ it) or ``unknown`` (the service could not be asked: network, 5xx). Secrets never
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +27,17 @@ TIMEOUT_SECONDS = 10.0
 class Verdict:
     outcome: Literal["ok", "rejected", "unknown"]
     message: str = ""
+
+
+def checked(check: Callable[[], Verdict], attempts: int = 3, pause: float = 0.5) -> Verdict:
+    """``check`` again when the service could not be asked (a dropped connection, a 5xx), a few times."""
+    verdict = check()
+    for attempt in range(1, attempts):
+        if verdict.outcome != "unknown":
+            break
+        time.sleep(pause * attempt)
+        verdict = check()
+    return verdict
 
 
 def check_port(
@@ -86,6 +99,8 @@ def check_spacelift(settings: SpaceliftSettings, http: httpx.Client | None = Non
     try:
         data = json.loads(response.text).get("data") or {}
     except (ValueError, AttributeError):
+        if response.text.lstrip().startswith("{"):  # JSON cut short: the connection, not the address
+            return Verdict("unknown", "Spacelift's answer to the credentials check was cut short")
         return Verdict(
             "rejected",
             f"spaceliftApiEndpoint={settings.api_endpoint} did not answer like Spacelift's GraphQL API "

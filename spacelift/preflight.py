@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 
 from spacelift.client.errors import SpaceliftNotConfiguredError
-from spacelift.credentials import check_port, check_spacelift
+from spacelift.credentials import check_port, check_spacelift, checked
 from spacelift.settings import OCEAN_PREFIX, load_settings, merged_environment, placeholder_problem
 
 PORT_SETTINGS = {
@@ -64,12 +64,14 @@ def credential_problems(env: Mapping[str, str]) -> list[str]:
     is a service that cannot be reached (nothing would work)."""
     upper = {k.upper(): v for k, v in env.items()}
     settings = load_settings(integration_config_from(env), env)
-    port = check_port(
-        upper.get("OCEAN__PORT__BASE_URL") or DEFAULT_PORT_API,
-        upper["OCEAN__PORT__CLIENT_ID"].strip(),
-        upper["OCEAN__PORT__CLIENT_SECRET"].strip(),
+    port = checked(
+        lambda: check_port(
+            upper.get("OCEAN__PORT__BASE_URL") or DEFAULT_PORT_API,
+            upper["OCEAN__PORT__CLIENT_ID"].strip(),
+            upper["OCEAN__PORT__CLIENT_SECRET"].strip(),
+        )
     )
-    spacelift = check_spacelift(settings)
+    spacelift = checked(lambda: check_spacelift(settings))
     return [verdict.message for verdict in (port, spacelift) if verdict.outcome != "ok"]
 
 

@@ -82,7 +82,9 @@ def current() -> ResyncReport:
     return _current
 
 
-async def reported_pages(kind: str, pages: AsyncIterator[list[dict[str, Any]]]) -> AsyncIterator[Any]:
+async def reported_pages(
+    kind: str, pages: AsyncIterator[list[dict[str, Any]]]
+) -> AsyncIterator[list[dict[str, Any]]]:
     """A resync handler's pages, with a failure recorded for the summary."""
     _current.kinds_started.append(kind)
     try:

@@ -20,6 +20,7 @@ from dotenv import dotenv_values
 
 from spacelift.client.errors import SpaceliftNotConfiguredError
 from spacelift.client.retry_policy import DEFAULT_MAX_RETRIES
+from spacelift.query_plan import DEFAULT_STACKS_PER_RUN_QUERY, QueryPlan
 
 OCEAN_PREFIX = "OCEAN__INTEGRATION__CONFIG__"
 
@@ -37,6 +38,8 @@ ENV_FALLBACKS: dict[str, tuple[str, ...]] = {
     "spacelift_run_poll_seconds": ("SPACELIFT_RUN_POLL_SECONDS",),
     # the Terraform provider's name for the same cap
     "spacelift_max_requests_per_second": ("SPACELIFT_MAX_REQUESTS_PER_SECOND",),
+    "spacelift_unpaginated_lists": ("SPACELIFT_UNPAGINATED_LISTS",),
+    "spacelift_stacks_per_run_query": ("SPACELIFT_STACKS_PER_RUN_QUERY",),
 }
 
 DEFAULT_MAX_CONCURRENT_REQUESTS = 10
@@ -59,6 +62,12 @@ class SpaceliftSettings:
     page_size: int = DEFAULT_PAGE_SIZE
     run_poll_seconds: int | None = None  # None: 10 s, or 60 s when webhooks (OCEAN__BASE_URL) are configured
     max_requests_per_second: int | None = None  # None: no cap (the throttle gate still reacts to 429s)
+    unpaginated_lists: bool = True
+    stacks_per_run_query: int = DEFAULT_STACKS_PER_RUN_QUERY
+
+    @property
+    def query_plan(self) -> QueryPlan:
+        return QueryPlan(self.page_size, self.unpaginated_lists, self.stacks_per_run_query)
 
     @property
     def graphql_url(self) -> str:
@@ -128,6 +137,18 @@ def example_host_problem(label: str, url: str) -> str | None:
     if _EXAMPLE_HOSTS.search(host):
         return f"{label}={url!r} is an example address: use your Spacelift account URL, e.g. https://<account>.app.spacelift.io"
     return None
+
+
+def _bool_setting(name: str, raw: Any, default: bool, problems: list[str]) -> bool:
+    if raw is None or isinstance(raw, bool):
+        return default if raw is None else raw
+    text = str(raw).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    problems.append(f"{name}={raw!r} is not true or false")
+    return default
 
 
 def _int_setting(
@@ -236,6 +257,20 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
         else None
     )
 
+    unpaginated = _bool_setting(
+        "spaceliftUnpaginatedLists",
+        _pick("spacelift_unpaginated_lists", config, env, has_default=True),
+        True,
+        problems,
+    )
+    per_run_query = _int_setting(
+        "spaceliftStacksPerRunQuery",
+        _pick("spacelift_stacks_per_run_query", config, env, has_default=True),
+        DEFAULT_STACKS_PER_RUN_QUERY,
+        1,
+        100,
+        problems,
+    )
     rps_raw = _pick("spacelift_max_requests_per_second", config, env, has_default=False)
     max_rps = _int_setting("spaceliftMaxRequestsPerSecond", rps_raw, 0, 0, 1000, problems) or None
 
@@ -255,4 +290,6 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
         page_size=page_size,
         run_poll_seconds=run_poll_seconds,
         max_requests_per_second=max_rps,
+        unpaginated_lists=unpaginated,
+        stacks_per_run_query=per_run_query,
     )

@@ -87,6 +87,9 @@ PROFILES: dict[str, Profile] = {
                       blueprints=10, modules=25, templates=10),  # fmt: skip
     "large": Profile(spaces=200, stacks=2000, runs_per_stack=20, policies=300, users=1000, worker_pools=100,
                      contexts=300, blueprints=50, modules=200, templates=50),  # fmt: skip
+    # twice large in every kind, to see how memory and time grow with the account
+    "large2x": Profile(spaces=400, stacks=4000, runs_per_stack=20, policies=600, users=2000, worker_pools=200,
+                       contexts=600, blueprints=100, modules=400, templates=100),  # fmt: skip
 }
 
 

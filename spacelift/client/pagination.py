@@ -26,6 +26,7 @@ from loguru import logger
 
 from spacelift.client.errors import (
     SpaceliftForbiddenError,
+    SpaceliftPermanentError,
     SpaceliftQueryTooLargeError,
     SpaceliftTemporaryError,
 )
@@ -64,6 +65,36 @@ async def list_all(client: SpaceliftClient, doc: str, field: str) -> list[dict[s
             f"Spacelift answered without a {field} list: the response is incomplete"
         )
     return answer
+
+
+async def whole_list_or_pages(
+    client: SpaceliftClient,
+    *,
+    whole: tuple[str, str] | None,
+    search: tuple[str, str],
+    page_size: int,
+    search_input: dict[str, Any] | None = None,
+) -> AsyncIterator[Page]:
+    """A kind read with one request for its whole unpaginated list (``whole`` = document, field) when given,
+    handed on in pages; if Spacelift refuses that query, the ``search`` connection page by page."""
+    if whole is not None:
+        doc, field = whole
+        try:
+            items = await list_all(client, doc, field)
+        except SpaceliftForbiddenError:
+            raise
+        except SpaceliftPermanentError as error:
+            logger.warning(
+                f"Spacelift refused the whole {field} list ({error}); reading it in pages of {page_size}"
+            )
+        else:
+            for start in range(0, len(items), page_size):
+                yield items[start : start + page_size]
+            return
+    async for page in search_pages(
+        client, search[0], search[1], page_size=page_size, search_input=search_input
+    ):
+        yield page
 
 
 async def search_pages(
@@ -118,8 +149,8 @@ async def run_pages_of_stacks(
     ``keep_going(stack_id, page)`` consumes each page and says whether that stack needs an older one.
     A stack that comes back ``null`` is asked about on its own: gone means its history is over, there
     means the batch answer was wrong and the page is read again (twice wrong fails the kind). A batch
-    Spacelift refuses as too large is retried one stack per request, and the rest of the walk stays
-    unbatched; any other error fails the walk at once.
+    Spacelift refuses as too large is retried with half as many stacks per request (down to one), which
+    then holds for the rest of the walk; any other error fails the walk at once.
     """
     size = stacks_per_request
     pending: dict[str, str | None] = dict(befores)
@@ -131,8 +162,8 @@ async def run_pages_of_stacks(
         except SpaceliftQueryTooLargeError as error:
             if size == 1:
                 raise
-            logger.warning(f"{error}; asking for one stack's runs at a time from now on")
-            size = 1
+            size = max(1, size // 2)
+            logger.warning(f"{error}; asking for {size} stacks' runs per request from now on")
             continue
         asked, pending = pending, {}
         for answer in answers:

@@ -16,6 +16,7 @@ from spacelift.exporters.stack import StackExporter
 from spacelift.exporters.template import TemplateExporter
 from spacelift.exporters.user import UserExporter
 from spacelift.exporters.worker_pool import WorkerPoolExporter
+from spacelift.query_plan import QueryPlan
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,9 @@ class Exporters:
     module: ModuleExporter
 
     @classmethod
-    def for_client(cls, client: SpaceliftClient, web_url: str, page_size: int) -> Exporters:
+    def for_client(cls, client: SpaceliftClient, web_url: str, plan: QueryPlan) -> Exporters:
         links = Links(web_url)
-        args = (client, links, page_size)
+        args = (client, links, plan)
         return cls(
             space=SpaceExporter(*args),
             stack=StackExporter(*args),

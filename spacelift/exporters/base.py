@@ -6,18 +6,21 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import Generic, TypeVar
 
-from spacelift.client import SpaceliftClient, list_all, search_pages
+from spacelift.client import SpaceliftClient, list_all
+from spacelift.client.pagination import whole_list_or_pages
 from spacelift.exporters.enrich import Item, Links
 from spacelift.graphql import document
+from spacelift.query_plan import QueryPlan
 
 OptionsT = TypeVar("OptionsT")
 
 
 class AbstractExporter(ABC, Generic[OptionsT]):
-    def __init__(self, client: SpaceliftClient, links: Links, page_size: int) -> None:
+    def __init__(self, client: SpaceliftClient, links: Links, plan: QueryPlan) -> None:
         self.client = client
         self.links = links
-        self.page_size = page_size
+        self.plan = plan
+        self.page_size = plan.page_size
 
     @abstractmethod
     def get_paginated_resources(self, options: OptionsT) -> AsyncIterator[list[Item]]:
@@ -29,20 +32,32 @@ class AbstractExporter(ABC, Generic[OptionsT]):
 
 
 class SearchExporter(AbstractExporter[None]):
-    """A kind read through a ``search*`` connection and fetched singly by ``<field>(id:)``."""
+    """A kind read through a ``search*`` connection, or its unpaginated root list when Spacelift has one and
+    the query plan allows it, and fetched singly by ``<field>(id:)``."""
 
     search_document: str
     connection: str
     get_document: str
     get_field: str
+    list_document: str | None = None  # the unpaginated root (``policies`` …), where Spacelift has one
+    list_field: str | None = None
 
     def enrich(self, item: Item) -> Item:
         return item
 
+    def whole_list(self) -> tuple[str, str] | None:
+        if self.plan.unpaginated_lists and self.list_document and self.list_field:
+            return document(self.list_document), self.list_field
+        return None
+
     async def get_paginated_resources(self, options: None = None) -> AsyncIterator[list[Item]]:
-        async for page in search_pages(
-            self.client, document(self.search_document), self.connection, page_size=self.page_size
-        ):
+        pages = whole_list_or_pages(
+            self.client,
+            whole=self.whole_list(),
+            search=(document(self.search_document), self.connection),
+            page_size=self.page_size,
+        )
+        async for page in pages:
             yield [self.enrich(item) for item in page]
 
     async def get_resource(self, resource_id: str) -> Item | None:

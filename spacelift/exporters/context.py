@@ -10,6 +10,8 @@ class ContextExporter(SearchExporter):
     search_document = "search_contexts"
     connection = "searchContexts"
     get_document = "get_context"
+    list_document = "list_contexts"
+    list_field = "contexts"
     get_field = "context"
 
     def enrich(self, item: Item) -> Item:

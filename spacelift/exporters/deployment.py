@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,12 +19,12 @@ class DeploymentExporter(AbstractExporter[RunOptions]):
     """Runs as deployments.
 
     The newest page of runs of ``page_size`` stacks arrives inline with one ``searchStacks`` request;
-    stacks whose history must go deeper (more runs wanted, still inside the lookback) are paged further
-    several stacks per request. Spacelift does not say its run page size, so the longest page seen so
-    far stands for "a full page": a shorter one is the end of that stack's history.
+    stacks whose history must go deeper (more runs wanted, still inside the lookback) are paged further,
+    ``stacks_per_run_query`` stacks per request. While one page's deeper histories are read, the next
+    stack page is already asked for (at most ``read_ahead_pages`` pages in flight), and batches come out
+    in page order. Spacelift does not say its run page size, so the longest page seen so far stands for
+    "a full page": a shorter one is the end of that stack's history.
     """
-
-    stacks_per_request = 10
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -44,20 +46,36 @@ class DeploymentExporter(AbstractExporter[RunOptions]):
             page_size=self.page_size,
             variables=variables,
         )
-        async for stacks in pages:
-            per_stack: dict[str, list[Item]] = {stack["id"]: [] for stack in stacks}
-            for field in lists:
-                for stack_id, runs in (await self._runs_from(stacks, field, options, cutoff)).items():
-                    per_stack[stack_id] += runs
-            batch = [
-                enrich_run(run, stack_id, self.links)
-                for stack_id, runs in per_stack.items()
-                for run in sorted(runs, key=lambda r: r.get("createdAt") or 0, reverse=True)[
-                    : options.max_runs_per_stack
-                ]
+        in_flight: deque[asyncio.Task[list[Item]]] = deque()
+        try:
+            async for stacks in pages:
+                in_flight.append(asyncio.create_task(self._batch(stacks, lists, options, cutoff)))
+                while in_flight and (in_flight[0].done() or len(in_flight) > self.plan.read_ahead_pages):
+                    if batch := await in_flight.popleft():
+                        yield batch
+            while in_flight:
+                if batch := await in_flight.popleft():
+                    yield batch
+        finally:  # a failure (or Ocean stopping early) leaves no reader behind
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _batch(
+        self, stacks: list[Item], lists: tuple[str, ...], options: RunOptions, cutoff: float
+    ) -> list[Item]:
+        """One stack page's wanted runs: its inline pages, completed with deeper pages where needed."""
+        per_stack: dict[str, list[Item]] = {stack["id"]: [] for stack in stacks}
+        for field in lists:
+            for stack_id, runs in (await self._runs_from(stacks, field, options, cutoff)).items():
+                per_stack[stack_id] += runs
+        return [
+            enrich_run(run, stack_id, self.links)
+            for stack_id, runs in per_stack.items()
+            for run in sorted(runs, key=lambda r: r.get("createdAt") or 0, reverse=True)[
+                : options.max_runs_per_stack
             ]
-            if batch:
-                yield batch
+        ]
 
     async def _runs_from(
         self, stacks: list[Item], field: str, options: RunOptions, cutoff: float
@@ -79,7 +97,7 @@ class DeploymentExporter(AbstractExporter[RunOptions]):
             if page and keep_going(stack_id, page)
         }
         await run_pages_of_stacks(
-            self.client, field, deeper, keep_going, stacks_per_request=self.stacks_per_request
+            self.client, field, deeper, keep_going, stacks_per_request=self.plan.stacks_per_run_query
         )
         return picked
 

@@ -8,6 +8,8 @@ class ModuleExporter(SearchExporter):
     search_document = "search_modules"
     connection = "searchModules"
     get_document = "get_module"
+    list_document = "list_modules"
+    list_field = "modules"
     get_field = "module"
 
     def enrich(self, item: Item) -> Item:

@@ -8,6 +8,8 @@ class PolicyExporter(SearchExporter):
     search_document = "search_policies"
     connection = "searchPolicies"
     get_document = "get_policy"
+    list_document = "list_policies"
+    list_field = "policies"
     get_field = "policy"
 
     def enrich(self, item: Item) -> Item:

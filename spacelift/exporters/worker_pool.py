@@ -19,6 +19,8 @@ class WorkerPoolExporter(SearchExporter):
     search_document = "search_worker_pools"
     connection = "searchWorkerPools"
     get_document = "get_worker_pool"
+    list_document = "list_worker_pools"
+    list_field = "workerPools"
     get_field = "workerPool"
 
     def enrich(self, item: Item) -> Item:

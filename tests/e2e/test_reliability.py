@@ -22,21 +22,30 @@ from sandbox.fault_proxy import FaultPlan, Rule
 NOW = int(time.time()) // 3600 * 3600  # one account for the whole module, whatever the clock does
 # small pages, so every listing has later pages to break (12 stacks: 3 pages; run histories: 2+ pages)
 SMALL_PAGES = {"OCEAN__INTEGRATION__CONFIG__SPACELIFT_PAGE_SIZE": "4"}
+# (operation, call, read in pages): with the default query plan stacks, policies, contexts, modules and
+# worker pools come in one request each; with unpaginated lists off they come in search pages
 EVERY_LISTING = [
-    ("SearchStacks", 2),  # stack kind, a later page
-    ("SearchStacks", 3),
-    ("SearchStackRuns", 2),  # deployment kind: the stack pages with their newest runs
-    ("StackRunsBatch", 1),  # deeper run histories, ten stacks per request
-    ("StackRunsBatch", 2),
-    ("ListSpaces", 1),
-    ("SearchPolicies", 2),
-    ("ListManagedUsers", 1),
-    ("SearchWorkerPools", 1),
-    ("SearchContexts", 2),
-    ("SearchBlueprints", 1),
-    ("SearchModules", 1),
-    ("SearchTemplates", 1),
+    ("ListStacks", 1, False),  # stack kind, the whole list
+    ("SearchStacks", 2, True),  # … or a later page of it
+    ("SearchStacks", 3, True),
+    ("SearchStackRuns", 2, False),  # deployment kind: the stack pages with their newest runs
+    ("StackRunsBatch", 1, False),  # deeper run histories, many stacks per request
+    ("StackRunsBatch", 2, False),
+    ("ListSpaces", 1, False),
+    ("ListPolicies", 1, False),
+    ("SearchPolicies", 2, True),
+    ("ListManagedUsers", 1, False),
+    ("ListWorkerPools", 1, False),
+    ("SearchWorkerPools", 1, True),
+    ("GetPublicWorkerPool", 1, False),
+    ("ListContexts", 1, False),
+    ("SearchContexts", 2, True),
+    ("SearchBlueprints", 1, False),
+    ("ListModules", 1, False),
+    ("SearchModules", 1, True),
+    ("SearchTemplates", 1, False),
 ]
+PAGED = {"OCEAN__INTEGRATION__CONFIG__SPACELIFT_UNPAGINATED_LISTS": "false"}
 
 
 @dataclass
@@ -44,7 +53,8 @@ class Clean:
     stage: Stage
     port_state: dict[str, Any]
     entities: set[tuple[str, str]]
-    calls: dict[str, int]
+    calls: dict[str, int]  # per operation, in a clean resync with the default plan
+    paged_calls: dict[str, int]  # the same with unpaginated lists off
 
 
 def landed(stage: Stage) -> set[tuple[str, str]]:
@@ -55,10 +65,14 @@ def landed(stage: Stage) -> set[tuple[str, str]]:
 def clean() -> Iterator[Clean]:
     with ExitStack() as stack:
         stage = start_stage(stack, "small", seed=21, fault_proxy=True, now=NOW, runs_page_size=3)
+        assert stage.proxy is not None
+        code, _, output = run_once(stage, extra_env={**SMALL_PAGES, **PAGED})
+        assert code == 0, output[-3000:]
+        paged_calls = dict(stage.proxy.calls)
+        stage.proxy.calls.clear()
         code, _, output = run_once(stage, extra_env=SMALL_PAGES)
         assert code == 0, output[-3000:]
-        assert stage.proxy is not None
-        yield Clean(stage, stage.port.snapshot(), landed(stage), dict(stage.proxy.calls))
+        yield Clean(stage, stage.port.snapshot(), landed(stage), dict(stage.proxy.calls), paged_calls)
 
 
 def second_resync(clean: Clean, plan: FaultPlan, extra_env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -71,14 +85,19 @@ def second_resync(clean: Clean, plan: FaultPlan, extra_env: dict[str, str] | Non
 
 
 def test_the_clean_resync_reads_every_listing_on_several_pages(clean: Clean) -> None:
-    for operation, call in EVERY_LISTING:
-        assert clean.calls.get(operation, 0) >= call, (operation, clean.calls)
+    for operation, call, paged in EVERY_LISTING:
+        calls = clean.paged_calls if paged else clean.calls
+        assert calls.get(operation, 0) >= call, (operation, calls)
     assert len(clean.entities) > 100
 
 
-@pytest.mark.parametrize("operation, call", EVERY_LISTING)
-def test_an_expired_session_on_any_page_loses_nothing(clean: Clean, operation: str, call: int) -> None:
-    code, output = second_resync(clean, FaultPlan([Rule(operation, call, "expired")]))
+@pytest.mark.parametrize("operation, call, paged", EVERY_LISTING)
+def test_an_expired_session_on_any_page_loses_nothing(
+    clean: Clean, operation: str, call: int, paged: bool
+) -> None:
+    code, output = second_resync(
+        clean, FaultPlan([Rule(operation, call, "expired")]), PAGED if paged else None
+    )
     assert code == 0, output[-3000:]
     assert clean.stage.proxy is not None and clean.stage.proxy.applied  # the fault did happen
     assert clean.stage.port.deletions == 0
@@ -101,7 +120,7 @@ def test_a_stack_answered_null_in_a_run_batch_loses_nothing(clean: Clean) -> Non
 def test_unauthorized_on_a_page_fails_that_kind_loudly_and_keeps_its_entities(
     clean: Clean, operation: str, call: int, kind: str
 ) -> None:
-    code, output = second_resync(clean, FaultPlan([Rule(operation, call, "unauthorized")]))
+    code, output = second_resync(clean, FaultPlan([Rule(operation, call, "unauthorized")]), PAGED)
     assert code == 1, output[-3000:]
     assert clean.stage.port.deletions == 0
     assert landed(clean.stage) == clean.entities
@@ -123,14 +142,13 @@ def test_a_seeded_chaos_mix_gives_the_clean_result(clean: Clean, seed: int) -> N
 
 
 def test_a_persistent_failure_exits_non_zero_and_deletes_nothing(clean: Clean) -> None:
-    plan = FaultPlan([Rule("SearchPolicies", 0, "503")])
+    plan = FaultPlan([Rule("ListPolicies", 0, "503")])
     code, output = second_resync(clean, plan, {"OCEAN__INTEGRATION__CONFIG__SPACELIFT_MAX_RETRIES": "1"})
     assert code == 1, output[-3000:]
     assert clean.stage.port.deletions == 0
     assert landed(clean.stage) == clean.entities
     assert (
-        "policy: Spacelift SearchPolicies returned HTTP 503" in output
-        and "gave up after 2 attempts" in output
+        "policy: Spacelift ListPolicies returned HTTP 503" in output and "gave up after 2 attempts" in output
     )
 
 
@@ -142,7 +160,9 @@ def test_entities_port_rejects_fail_the_resync(clean: Clean) -> None:
     state["enum"] = ["FINISHED"]
     snapshot = stage.port.snapshot()
     stage.port.restore(clean.port_state)
-    code, output = second_resync(Clean(stage, snapshot, clean.entities, clean.calls), FaultPlan())
+    code, output = second_resync(
+        Clean(stage, snapshot, clean.entities, clean.calls, clean.paged_calls), FaultPlan()
+    )
     assert code == 1, output[-3000:]
     rejected = {entity["identifier"] for entity in stage.port.rejected}
     assert rejected and all(key in clean.entities for key in (("spaceliftStack", i) for i in rejected))

@@ -6,10 +6,10 @@ import asyncio
 import io
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -644,7 +644,7 @@ async def test_a_stack_answered_null_twice_although_it_exists_fails_the_walk(moc
     [("Selection set has 41 selections, which exceeds the maximum allowed size", True),
      ("Cannot query field \"runz\" on type \"Stack\".", False)],
 )  # fmt: skip
-async def test_only_a_too_large_batch_falls_back_to_one_stack_per_request(
+async def test_only_a_too_large_batch_falls_back_to_smaller_batches(
     mock_api, fake, error, falls_back
 ) -> None:
     def page(request: httpx.Request) -> httpx.Response:
@@ -657,7 +657,20 @@ async def test_only_a_too_large_batch_falls_back_to_one_stack_per_request(
     walk = run_pages_of_stacks(make_client(), "runs", {"a": None, "b": None, "c": None}, lambda s, r: True)
     if falls_back:
         await walk
-        assert fake.operations.count("StackRunsBatch") == 4  # the refused batch, then one per stack
+        sizes = [
+            (len(r["body"]["variables"]) // 2)
+            for r in fake.requests
+            if r["body"]["operationName"] == "StackRunsBatch"
+        ]
+        assert sizes == [
+            3,
+            3,
+            2,
+            1,
+            1,
+            1,
+            1,
+        ]  # ten, then five, then two per request: refused; then one: accepted
     else:
         with pytest.raises(SpaceliftPermanentError):
             await walk
@@ -707,3 +720,49 @@ async def test_error_bodies_are_truncated_to_500_characters(mock_api, fake) -> N
     assert caught.value.status == 404
     assert "x" * 500 in str(caught.value) and "x" * 501 not in str(caught.value)
     assert "4500 more characters" in str(caught.value)
+
+
+async def test_read_ahead_fetches_while_the_consumer_works_and_keeps_errors_in_order() -> None:
+    from spacelift.exporters.read_ahead import read_ahead
+
+    fetched: list[int] = []
+
+    async def pages() -> AsyncIterator[int]:
+        for n in range(5):
+            fetched.append(n)
+            yield n
+        raise SpaceliftTemporaryError("page 5 failed")
+
+    consumed: list[int] = []
+    with pytest.raises(SpaceliftTemporaryError, match="page 5 failed"):
+        async for page in read_ahead(pages(), depth=2):
+            await asyncio.sleep(0.01)  # the consumer's work (Ocean's mapping and Port writes)
+            consumed.append(page)
+            if page == 0:
+                assert len(fetched) >= 2  # fetched ahead while page 0 was being worked on
+            assert (
+                len(fetched) - len(consumed) <= 3
+            )  # bounded: never more than depth pages waiting (+1 in hand)
+    assert consumed == [0, 1, 2, 3, 4]  # every page before the failure, then the failure
+
+
+async def test_read_ahead_stops_its_reader_when_the_consumer_stops_early() -> None:
+    from spacelift.exporters.read_ahead import read_ahead
+
+    closed = asyncio.Event()
+
+    async def endless() -> AsyncIterator[int]:
+        n = 0
+        try:
+            while True:
+                yield n
+                n += 1
+        finally:
+            closed.set()
+
+    reader = cast(AsyncGenerator[int, None], read_ahead(endless(), depth=3))
+    async for page in reader:
+        if page == 2:
+            break
+    await reader.aclose()
+    await asyncio.wait_for(closed.wait(), 5)
