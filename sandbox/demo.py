@@ -130,6 +130,7 @@ def integration_env(stage: Stage, listener: str, extra: dict[str, str] | None = 
         "OCEAN__INITIALIZE_PORT_RESOURCES": "true",
         "OCEAN__SEND_RAW_DATA_EXAMPLES": "false",
         "OCEAN__LAKEHOUSE_ENABLED": "false",
+        "OCEAN__PROCESSING_MODE": "ocean-core",  # no lakehouse here; without it Ocean warns once per kind
         "APPLICATION__ENABLE_HTTP_LOGGING": "false",
         "APPLICATION__LOG_LEVEL": env.get("APPLICATION__LOG_LEVEL", "WARNING"),
         "OCEAN__INTEGRATION__CONFIG__SPACELIFT_API_ENDPOINT": stage.integration_spacelift_url,

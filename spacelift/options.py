@@ -40,6 +40,7 @@ class RunOptions:
     run_types: frozenset[str] = field(default_factory=lambda: frozenset({"TRACKED"}))
     max_runs_per_stack: int = 10
     lookback_days: int = 30
+    since: float | None = None  # incremental: only runs created or updated at/after this unix time
 
     @classmethod
     def from_resource_config(cls, config: Any) -> RunOptions:

@@ -68,6 +68,7 @@ endpoint's schema (missing or extra keys, wrong types) gets 422 ``invalid_reques
 #23 (does it exist?) then #25. An action's ``ocean.register_raw``: #21 with action_run, #23, #25.
 **POLLING listener**
 26   GET     /v1/integration/{id}/resync-request                              every ``interval`` — request.updatedAt (newer than the last resync = resync)
+26b  GET|PUT|POST /v1/integration/{id}/cursor (kind, index) — {primary}     incremental sync: read before a kind ({cursor: null} at first), saved after it (PUT; 404 → POST)
 **Actions processor** (``execution_manager.py``, ``mixins/actions*.py``, ``mixins/workflow_nodes.py``; header x-port-reserved-usage on 27–30 and 36)
 27   POST    /v1/actions/runs/claim-pending — {installationId, limit,          every poll, alternating with #28 — runs[] (ActionRun: id, status, action.
              visibilityTimeoutMs, exclude?}                                   identifier, payload.{type, installationId, integrationActionType,
@@ -110,6 +111,7 @@ properties or relations) and came from a live event or action (``ocean_info_even
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
 import time
@@ -201,6 +203,8 @@ class SandboxPort:
     def __init__(self, client_id: str = "sandbox-client", client_secret: str = "sandbox-secret") -> None:
         self.client_id, self.client_secret = client_id, client_secret
         self.base_url = "http://127.0.0.1"
+        self.latency_ms = 0.0  # added to every Port API answer (benchmarks: Port is remote)
+        self.cursors: dict[tuple[str, str, str], str] = {}  # (integration, kind, index) -> incremental cursor
         self.integrations: dict[str, dict[str, Any]] = {}
         self.blueprints: dict[str, dict[str, Any]] = {}
         self.entities: dict[tuple[str, str], Entity] = {}
@@ -229,6 +233,7 @@ class SandboxPort:
                 r("/v1/integration/{id}/config", self.integration_config, ["PATCH"]),
                 r("/v1/integration/{id}/resync-state", self.resync_state, ["PATCH"]),
                 r("/v1/integration/{id}/resync-request", self.get_resync_request, ["GET"]),
+                r("/v1/integration/{id}/cursor", self.cursor, ["GET", "PUT", "POST"]),
                 r("/v1/integration/{id}/kinds/{kind}/examples", self.kind_examples, ["POST"]),
                 r("/v1/blueprints", self.create_blueprint, ["POST"]),
                 r("/v1/blueprints/entities/datasource-entities", self.datasource_entities, ["POST"]),
@@ -273,6 +278,8 @@ class SandboxPort:
     def _route(self, path: str, handler: Handler, methods: list[str], auth: bool = True) -> Route:
         async def endpoint(request: Request) -> Response:
             self.calls[f"{request.method} {path}"] += 1
+            if self.latency_ms and path.startswith("/v1/"):  # a remote Port takes time to answer
+                await asyncio.sleep(self.latency_ms / 1000)
             try:
                 if auth:
                     self._check_token(request)
@@ -451,6 +458,30 @@ class SandboxPort:
         self.resync_states.append(state)
         self.integrations[identifier]["resyncState"] = state
         return JSONResponse({"ok": True, "integration": self._integration_view(identifier)})
+
+    async def cursor(self, request: Request) -> Response:
+        """Incremental sync's cursor per kind and mapping index: GET answers ``{"cursor": null}`` before the
+        first save; PUT updates (404 when there is none yet, then Ocean POSTs)."""
+        identifier = request.path_params["id"]
+        if identifier not in self.integrations:
+            not_found(f"integration {identifier}")
+        kind, index = request.query_params.get("kind"), request.query_params.get("index")
+        if not kind or index is None:
+            refuse("query.kind and query.index are required")
+        key = (identifier, str(kind), str(index))
+        if request.method == "GET":
+            value = self.cursors.get(key)
+            return JSONResponse({"ok": True, "cursor": {"primary": value} if value else None})
+        body = await json_object(request)
+        primary = require(body, "primary", str)
+        if request.method == "PUT" and key not in self.cursors:
+            not_found(f"cursor of {kind}")
+        if request.method == "POST" and key in self.cursors:
+            refuse(f"cursor of {kind} exists", 409, "conflict")
+        self.cursors[key] = str(primary)
+        return JSONResponse(
+            {"ok": True, "cursor": {"primary": primary}}, status_code=201 if request.method == "POST" else 200
+        )
 
     async def get_resync_request(self, request: Request) -> Response:
         self._known_integration(request)

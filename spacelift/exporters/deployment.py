@@ -4,6 +4,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from spacelift.client import run_pages_of_stacks, search_pages
@@ -31,7 +32,13 @@ class DeploymentExporter(AbstractExporter[RunOptions]):
         self._full_page = 0
         self._clock = time.time
 
-    async def get_paginated_resources(self, options: RunOptions) -> AsyncIterator[list[Item]]:
+    async def get_paginated_resources(
+        self, options: RunOptions, since: float | None = None
+    ) -> AsyncIterator[list[Item]]:
+        """``since`` (unix seconds, an incremental sync's cursor): only runs created or updated since then;
+        each stack's history is read only until its first run that is older and unchanged."""
+        if since is not None:
+            options = replace(options, since=since)
         cutoff = self._clock() - options.lookback_days * 86400
         lists = options.lists()
         variables = {
@@ -105,8 +112,15 @@ class DeploymentExporter(AbstractExporter[RunOptions]):
     def _take(page: list[Item], picked: list[Item], options: RunOptions, cutoff: float) -> bool:
         """Add the wanted runs of a newest-first page; True once nothing older can be wanted."""
         for run in page:
-            if (run.get("createdAt") or 0) < cutoff:
+            created = run.get("createdAt") or 0
+            if created < cutoff:
                 return True
+            if (
+                options.since is not None
+                and created < options.since
+                and (run.get("updatedAt") or 0) < options.since
+            ):
+                return True  # known already (newest first: every older run is too)
             if run.get("type") in options.run_types:
                 picked.append(run)
                 if len(picked) >= options.max_runs_per_stack:

@@ -51,3 +51,19 @@ async def read_ahead(pages: AsyncIterator[T], depth: int) -> AsyncIterator[T]:
 class _Failed:
     def __init__(self, error: Exception) -> None:
         self.error = error
+
+
+async def rebatch(pages: AsyncIterator[list[T]], min_items: int) -> AsyncIterator[list[T]]:
+    """Pages joined into batches of at least ``min_items`` (the last one may be smaller).
+
+    Ocean writes one yielded batch at a time, and forks a JQ worker pool for each: a few large batches
+    are mapped and upserted with more requests in flight, and fewer forks, than many small ones.
+    """
+    batch: list[T] = []
+    async for page in pages:
+        batch.extend(page)
+        if len(batch) >= min_items:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -192,3 +192,24 @@ def test_spacectl_s_endpoint_variable_is_enough_although_the_spec_requires_the_s
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert stage.port.summary()["entities"].get("spaceliftStack") == len(stage.spacelift.account.stacks)
+
+
+def test_an_incremental_sync_brings_new_runs_and_deletes_nothing(stage) -> None:
+    """Ocean's incremental mode (a ONCE run with OCEAN__INTEGRATION__INCREMENTAL_SYNC_ENABLED): the runs
+    created since the cursor land, nothing is deleted, and the cursor is kept in Port for the next run."""
+    assert run_once(stage)[0] == 0
+    before = port_state(stage)
+    account = stage.spacelift.account
+    stack = next(s for s in account.stacks.values() if not s["lockedBy"] and not s["isDisabled"])
+    gone = next(s for s in account.stacks if s != stack["id"])
+    account.delete_stack(gone)  # an incremental sync must not reconcile it away
+    run = account.trigger_run(stack["id"], None, "TRACKED", "api::e2e")
+    stage.spacelift.stats.clear()
+    incremental = {"OCEAN__INTEGRATION__INCREMENTAL_SYNC_ENABLED": "true"}
+    code, _, output = run_once(stage, extra_env=incremental)
+    assert code == 0, output[-3000:]
+    after = port_state(stage)
+    assert ("spaceliftDeployment", run["id"]) in after
+    assert before <= after and stage.port.deletions == 0  # nothing deleted, not even the removed stack
+    assert any(key[1] == "deployment" for key in stage.port.cursors)
+    assert stage.spacelift.snapshot()["requests"] < 10  # only the deployment kind, its stacks' newest pages

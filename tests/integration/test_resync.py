@@ -189,3 +189,28 @@ async def test_a_limited_key_syncs_what_it_may_read_and_names_the_permission_it_
     hidden = next(e for e in stacks if e["identifier"] == mine[0]["id"])
     assert hidden["relations"]["workerPool"] is None  # withheld by Spacelift, the stack itself still lands
     assert len(sandbox.tokens) == 1  # "no access" never caused a second login
+
+
+async def test_an_incremental_read_brings_only_new_runs_and_stops_at_known_ones() -> None:
+    from sandbox.spacelift import running_sandbox
+    from spacelift.exporters import Exporters
+    from spacelift.options import RunOptions
+    from spacelift.query_plan import QueryPlan
+    from tests.sandbox_helpers import client_for
+
+    with running_sandbox("small", runs_page_size=3) as (sandbox, server):
+        client = client_for(server.url)
+        exporters = Exporters.for_client(client, server.url, QueryPlan())
+        full = [r async for page in exporters.deployment.get_paginated_resources(RunOptions()) for r in page]
+        full_batches = sandbox.by_operation["StackRunsBatch"]
+        since = sandbox.now() - 1
+        stacks = [s for s in sandbox.account.stacks.values() if not s["lockedBy"] and not s["isDisabled"]][:2]
+        new = {sandbox.account.trigger_run(s["id"], None, "TRACKED", "api::test")["id"] for s in stacks}
+        got = [
+            r
+            async for page in exporters.deployment.get_paginated_resources(RunOptions(), since=since)
+            for r in page
+        ]
+    assert {r["id"] for r in got} == new  # the new runs, and nothing already known
+    assert len(full) > 20 and full_batches > 0
+    assert sandbox.by_operation["StackRunsBatch"] == full_batches  # no deeper page was needed
