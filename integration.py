@@ -24,6 +24,7 @@ class ObjectKind:
     BLUEPRINT = "blueprint"
     TEMPLATE = "template"
     MODULE = "module"
+    RESOURCE = "resource"
 
 
 class StackSelector(Selector):
@@ -61,6 +62,29 @@ class DeploymentSelector(Selector):
         le=3650,
         title="Lookback days",
         description="Only runs created in the last N days (1–3650).",
+    )
+
+
+class ResourceSelector(Selector):
+    resource_types: list[str] = Field(
+        default_factory=list,
+        alias="resourceTypes",
+        title="Resource types",
+        description="Only these resource types; glob patterns such as aws_* or google_compute_*. Empty: every type.",
+    )
+    drifted_only: bool = Field(
+        default=False,
+        alias="driftedOnly",
+        title="Drifted only",
+        description="Only resources Spacelift's drift detection found drifted.",
+    )
+    cloud_id_attributes: list[str] = Field(
+        default_factory=lambda: ["arn", "self_link", "id"],
+        alias="cloudIdAttributes",
+        title="Cloud id attributes",
+        description="Terraform attributes whose value is the provider's own id, in order: the first found wins "
+        "(an ARN or self link before a plain id). Only these "
+        "are read; every other attribute value is dropped before Port sees anything.",
     )
 
 
@@ -115,6 +139,14 @@ class ModuleResourceConfig(ResourceConfig):
     )
 
 
+class ResourceResourceConfig(ResourceConfig):
+    kind: Literal["resource"] = Field(
+        title="Spacelift managed resource",
+        description="Resources stacks manage (Spacelift's Resources view).",
+    )
+    selector: ResourceSelector = Field(title="Resource selector", description="Which resources to sync.")
+
+
 class SpaceliftPortAppConfig(PortAppConfig):
     resources: list[
         SpaceResourceConfig
@@ -127,6 +159,7 @@ class SpaceliftPortAppConfig(PortAppConfig):
         | BlueprintResourceConfig
         | TemplateResourceConfig
         | ModuleResourceConfig
+        | ResourceResourceConfig
     ] = Field(
         default_factory=list, title="Resources", description="What to sync from Spacelift and how to map it."
     )  # type: ignore[assignment]

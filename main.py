@@ -9,11 +9,11 @@ from typing import Any, cast
 from loguru import logger
 from port_ocean.context.event import event
 from port_ocean.context.ocean import ocean
-from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
 from port_ocean.core.incremental import active_incremental_cursor
+from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
 from port_ocean.core.probe import ProbeContext
 
-from integration import DeploymentResourceConfig, ObjectKind, StackResourceConfig
+from integration import DeploymentResourceConfig, ObjectKind, ResourceResourceConfig, StackResourceConfig
 from spacelift.actions.ownership import point_shipped_actions_at_this_integration
 from spacelift.actions.registry import register_actions
 from spacelift.client import SpaceliftNotConfiguredError
@@ -21,7 +21,7 @@ from spacelift.connection import get_connection, settings_from_ocean
 from spacelift.connection import get_exporters as exporters
 from spacelift.credentials import check_port, check_spacelift, checked
 from spacelift.exporters.read_ahead import read_ahead, rebatch
-from spacelift.options import RunOptions, StackOptions
+from spacelift.options import ResourceOptions, RunOptions, StackOptions
 from spacelift.probe import probe_spacelift
 from spacelift.query_plan import DEFAULT_READ_AHEAD_PAGES, RESYNC_BATCH_ITEMS
 from spacelift.resync_outcome import reported_pages
@@ -160,4 +160,11 @@ async def resync_templates(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
 @ocean.on_resync(ObjectKind.MODULE)
 async def resync_modules(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
     async for page in pages(kind, exporters().module.get_paginated_resources()):
+        yield page
+
+
+@ocean.on_resync(ObjectKind.RESOURCE)
+async def resync_resources(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
+    options = ResourceOptions.from_resource_config(cast(ResourceResourceConfig, event.resource_config))
+    async for page in pages(kind, exporters().resource.get_paginated_resources(options)):
         yield page

@@ -48,7 +48,7 @@ WEBHOOK_SECRET = "demo-webhook-secret"
 EXPECTED = {
     "spaceliftSpace": "spaces", "spaceliftStack": "stacks", "spaceliftPolicy": "policies", "spaceliftUser": "users",
     "spaceliftWorkerPool": "worker_pools", "spaceliftContext": "contexts", "spaceliftBlueprint": "blueprints",
-    "spaceliftTemplate": "templates",
+    "spaceliftTemplate": "templates", "spaceliftResource": "resources",
     "spaceliftModule": "modules",
 }  # fmt: skip
 # What a browser asks of any server it is pointed at: a person opening a printed address, not the integration.

@@ -5,6 +5,7 @@ Exporters never read Ocean's event context; handlers build these with ``from_res
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,3 +58,25 @@ class RunOptions:
         ``stack task list``)."""
         wanted = {"runs": {"TRACKED", "DESTROY"}, "proposedRuns": {"PROPOSED"}, "tasks": {"TASK"}}
         return tuple(field for field, types in wanted.items() if types & self.run_types)
+
+
+@dataclass(frozen=True)
+class ResourceOptions:
+    resource_types: tuple[str, ...] = ()  # glob patterns (aws_*); empty: every type
+    drifted_only: bool = False
+    cloud_id_attributes: tuple[str, ...] = ("arn", "self_link", "id")
+
+    @classmethod
+    def from_resource_config(cls, config: Any) -> ResourceOptions:
+        selector = config.selector
+        return cls(
+            resource_types=tuple(selector.resource_types),
+            drifted_only=selector.drifted_only,
+            cloud_id_attributes=tuple(selector.cloud_id_attributes),
+        )
+
+    def wants(self, entity: dict[str, Any]) -> bool:
+        if self.drifted_only and entity.get("drifted") is None:
+            return False
+        kind = str(entity.get("type") or "")
+        return not self.resource_types or any(fnmatch.fnmatchcase(kind, p) for p in self.resource_types)

@@ -20,6 +20,7 @@ CHEAP_READS: dict[str, tuple[str, str, bool]] = {
     ObjectKind.CONTEXT: ("search_contexts", "searchContexts", True),
     ObjectKind.BLUEPRINT: ("search_blueprints", "searchBlueprints", True),
     ObjectKind.TEMPLATE: ("search_templates", "searchTemplates", True),
+    ObjectKind.RESOURCE: ("search_stacks_with_resources", "searchStacks", True),
     ObjectKind.MODULE: ("search_modules", "searchModules", True),
 }
 

@@ -165,7 +165,7 @@ def render(port: SandboxPort, blueprint: str | None = None, page: int = 1) -> st
     now = datetime.now(UTC).strftime("%H:%M:%S UTC")
     body = [
         "<!doctype html><html lang=en><meta charset=utf-8>",
-        "<link rel=icon href=\"data:,\">",  # no favicon request for the stand-in to count as unknown
+        '<link rel=icon href="data:,">',  # no favicon request for the stand-in to count as unknown
         f"<meta http-equiv=refresh content={REFRESH_SECONDS}><title>Port stand-in · {total} entities</title>",
         f"<style>{STYLE}</style>",
         "<h1>What landed in Port <span class=meta>(local stand-in)</span></h1>",

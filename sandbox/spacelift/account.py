@@ -8,6 +8,7 @@ stack from a per-stack seed, so a 2,000-stack account starts in well under a sec
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import time
 from collections.abc import Callable
@@ -39,6 +40,13 @@ VENDORS = [
     "StackConfigVendorAnsible",
 ]  # fmt: skip
 ACCESS_LEVELS = ["READ", "WRITE", "ADMIN"]
+RESOURCE_TYPES = [
+    "aws_s3_bucket",
+    "aws_instance",
+    "aws_iam_role",
+    "google_compute_instance",
+    "azurerm_resource_group",
+]
 TEAMS = ["platform", "payments", "data", "identity", "search", "mobile", "security", "sre"]
 ENVS = ["prod", "staging", "dev", "sandbox"]
 COMPONENTS = [
@@ -60,6 +68,11 @@ PEOPLE = [("jdoe", "Jane Doe"), ("asmith", "Alex Smith"), ("mgarcia", "Maria Gar
 
 TASK_COMMANDS = ["terraform state list", "terraform output -json", "terraform import aws_s3_bucket.logs logs",
                  "ls -la", "terraform force-unlock -force 1234"]  # fmt: skip
+
+# Secret material in a managed resource's attribute values (a "user_data" Spacelift does not know is
+# secret, so it is not sanitized): the integration reads values only for the cloud-id allowlist and must
+# hand none of the rest to Ocean, Port or its logs.
+RESOURCE_SECRET_MARK = "SANDBOX-RESOURCE-SECRET"
 
 # Secret material the integration must never fetch: tests scan everything that reaches Port for it.
 SECRET_MARK = "SANDBOX-SECRET"
@@ -266,7 +279,8 @@ class Account:
             stack: Obj = {
                 "id": stack_id, "name": f"{comp.upper() if len(comp) <= 3 else comp.title()} ({env})",
                 "description": f"{comp} for {env}" if i % 4 else None,
-                "labels": [f"team:{TEAMS[i % len(TEAMS)]}", f"env:{env}"] + (["critical"] if i % 5 == 0 else []),
+                "labels": [f"team:{TEAMS[i % len(TEAMS)]}", f"env:{env}"] + (["critical"] if i % 5 == 0 else [])
+                          + (["feature:disable_resource_sanitization"] if i % 11 == 10 else []),
                 "space": space["id"], "spaceDetails": space, "createdAt": self.now - 86400 * (400 - i % 300),
                 "administrative": i % 10 == 2, "autodeploy": i % 3 == 0, "autoretry": i % 6 == 0,
                 "branch": "main", "repository": repo, "namespace": "acme",
@@ -276,7 +290,7 @@ class Account:
                 "deleting": False, "protectFromDeletion": i % 5 == 0,
                 "lockedBy": person[0] if locked else None, "lockedAt": self.now - 3600 if locked else None,
                 "lockNote": "maintenance window" if locked else None, "blocked": False, "blocker": None,
-                "isDrifted": i % 7 == 3, "entityCount": rng.randint(0, 400), "needsApproval": i % 8 == 7,
+                "isDrifted": i % 7 == 3, "entityCount": 0, "needsApproval": i % 8 == 7,
                 "managesStateFile": i % 4 != 1, "localPreviewEnabled": i % 2 == 0, "starred": i % 6 == 1,
                 "canWrite": True, "runnerImage": None, "stateSetBy": None, "trackedCommitSetBy": None,
                 "vendorConfig": self._vendor_config(vendor, i),
@@ -290,7 +304,6 @@ class Account:
                      "description": "generated password"},
                 ],
             }  # fmt: skip
-            stack["entities"] = self._entities(rng, stack)
             for policy in rng.sample(policies, k=min(len(policies), rng.randint(0, 3))) if policies else []:
                 self._attach_policy(stack, policy)
             for priority, ctx in enumerate(rng.sample(contexts, k=min(len(contexts), rng.randint(0, 2)))):
@@ -302,10 +315,12 @@ class Account:
             self.stacks[stack_id] = stack
         for stack in self.stacks.values():
             self._refresh_stack_state(stack)
+            stack["entities"] = self._entities(self._rng_for("entities", stack["id"]), stack)
+            stack["entityCount"] = len(stack["entities"])
 
     def _vendor_config(self, vendor: str, i: int) -> Obj:
         configs: dict[str, Obj] = {
-            "StackConfigVendorTerraform": {"version": "1.5.7", "workspace": None, "useSmartSanitization": True,
+            "StackConfigVendorTerraform": {"version": "1.5.7", "workspace": None, "useSmartSanitization": i % 2 == 0,
                                            "externalStateAccessEnabled": False, "workflowTool": "TERRAFORM_FOSS"},
             "StackConfigVendorOpenTofu": {"version": "1.8.2", "workspace": None},
             "StackConfigVendorTerragrunt": {"terraformVersion": "1.5.7", "terragruntVersion": "0.67.0"},
@@ -317,13 +332,79 @@ class Account:
         return {"__typename": vendor, **configs[vendor]}
 
     def _entities(self, rng: random.Random, stack: Obj) -> list[Obj]:
-        count = min(stack["entityCount"], 5)
-        return [
-            {"id": f"{stack['id']}-res-{n}", "address": f"aws_s3_bucket.b{n}", "name": f"b{n}",
-             "type": "aws_s3_bucket", "parent": None, "vendor": "terraform", "creator": None, "updater": None,
-             "drifted": self.now - 3600 if stack["isDrifted"] and n == 0 else None}
-            for n in range(count)
-        ]  # fmt: skip
+        """The resources a stack manages, shaped as spacectl reads them (``internal/cmd/stack/resources.go``):
+        a vendor union per IaC tool; Terraform's attribute ``values`` is a JSON string, sanitized as Spacelift
+        documents (every string hashed to 8 hex characters, or only sensitive ones with smart sanitization,
+        or none with the ``feature:disable_resource_sanitization`` label); ``drifted`` a unix time or null;
+        ``creator``/``updater`` the runs that created and last changed it."""
+        vendor = stack["vendorConfig"]["__typename"]
+        runs = [r for r in self.tracked_runs(stack["id"]) if r["type"] == "TRACKED"]
+        count = rng.randint(0, 8) if runs else 0
+        entities = []
+        for n in range(count):
+            kind = rng.choice(RESOURCE_TYPES)
+            name = f"{kind.split('_', 1)[1]}_{n}"
+            module = "" if n % 3 else f"module.{stack['id'].split('-')[0]}"
+            address = f"{module + '.' if module else ''}{kind}.{name}"
+            creator = runs[-1] if len(runs) > 1 and n % 4 == 1 else runs[min(len(runs) - 1, n % 3)]
+            entity: Obj = {
+                "id": address, "address": address, "name": name, "type": kind, "parent": module or None,
+                "creator": creator, "updater": runs[0] if n % 2 else creator, "thirdPartyMetadata": None,
+                "drifted": self.now - 3600 * (n + 1) if stack["isDrifted"] and n < 2 else None,
+                "vendor": self._entity_vendor(stack, vendor, kind, name, module, n),
+            }  # fmt: skip
+            entities.append(entity)
+        return entities
+
+    def _entity_vendor(self, stack: Obj, vendor: str, kind: str, name: str, module: str, n: int) -> Obj:
+        provider = kind.split("_", 1)[0]
+        cloud_id = {"aws": f"arn:aws:s3:::{stack['id']}-{name}", "google": f"projects/acme/{name}",
+                    "azurerm": f"/subscriptions/0000/resourceGroups/{name}"}[provider]  # fmt: skip
+        if vendor == "StackConfigVendorPulumi":
+            return {"__typename": "EntityVendorPulumi", "pulumi": {
+                "__typename": "PulumiResource", "urn": f"urn:pulumi:{stack['id']}::acme::{kind}::{name}",
+                "id": cloud_id, "provider": provider, "parent": module, "outputs": json.dumps(
+                    {"id": cloud_id, "password": RESOURCE_SECRET_MARK})}}  # fmt: skip
+        if vendor == "StackConfigVendorCloudFormation":
+            return {"__typename": "EntityVendorCloudFormation", "cloudFormation": {
+                "__typename": "CloudFormationResource", "logicalResourceId": name, "physicalResourceId": cloud_id,
+                "template": json.dumps({"Type": kind, "Properties": {"Secret": RESOURCE_SECRET_MARK}})}}  # fmt: skip
+        if vendor in ("StackConfigVendorKubernetes", "StackConfigVendorAnsible"):
+            field, member = (
+                ("kubernetes", "KubernetesResource")
+                if "Kubernetes" in vendor
+                else ("ansible", "AnsibleResource")
+            )
+            return {"__typename": f"EntityVendor{field.title()}", field: {
+                "__typename": member, "data": json.dumps({"name": name, "token": RESOURCE_SECRET_MARK})}}  # fmt: skip
+        values: dict[str, Any] = {"id": name if provider == "aws" else cloud_id, "tags": {"team": stack["labels"][0]},
+                                  "user_data": f"#!/bin/sh\nexport TOKEN={RESOURCE_SECRET_MARK}-{n}",
+                                  "password": f"{RESOURCE_SECRET_MARK}-sensitive", "size": 10 + n}  # fmt: skip
+        if provider == "aws":
+            values["arn"] = cloud_id
+        elif provider == "google":
+            values["self_link"] = f"https://www.googleapis.com/compute/v1/{cloud_id}"
+        sanitized = self._sanitized(stack, values, sensitive={"password"})
+        return {"__typename": "EntityVendorTerraform", "terraform": {
+            "__typename": "TerraformResource", "address": f"{module + '.' if module else ''}{kind}.{name}",
+            "mode": "managed", "module": module, "tainted": n == 5,
+            "provider": f'provider["registry.terraform.io/hashicorp/{provider}"]', "values": json.dumps(sanitized)}}  # fmt: skip
+
+    @staticmethod
+    def _sanitized(stack: Obj, values: dict[str, Any], sensitive: set[str]) -> dict[str, Any]:
+        """Spacelift's resource sanitization: strings become the first 8 hex characters of their sha256."""
+        if "feature:disable_resource_sanitization" in stack["labels"]:
+            return values
+        smart = bool(stack["vendorConfig"].get("useSmartSanitization"))
+
+        def clean(key: str, value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: clean(k, v) for k, v in value.items()}
+            if isinstance(value, str) and (not smart or key in sensitive):
+                return hashlib.sha256(value.encode()).hexdigest()[:8]
+            return value
+
+        return {k: clean(k, v) for k, v in values.items()}
 
     def _attach_policy(self, stack: Obj, policy: Obj) -> None:
         attachment_id = f"{policy['id']}@{stack['id']}"
@@ -675,6 +756,10 @@ class Account:
                                "terminal": run["finished"], "hasLogs": True, "note": note, "username": None})  # fmt: skip
         if run["type"] == "TRACKED":
             self._refresh_stack_state(stack)
+        if run["type"] == "TRACKED" and state == "FINISHED":
+            # an applied run is the last to have changed the resources it changed, and they match the code again
+            for entity in stack["entities"][: run["delta"]["changeCount"] + run["delta"]["addCount"]]:
+                entity.update({"updater": run, "drifted": None})
         for listener in self.state_listeners:
             listener(stack, run)
 
@@ -780,7 +865,7 @@ class Account:
         stack = {**model, "id": stack_id, "name": name, "labels": [label], "space": space["id"],
                  "spaceDetails": space, "lockedBy": None, "lockedAt": None, "lockNote": None,
                  "attachedPolicies": [], "attachedContexts": [], "dependsOn": [], "isDependedOnBy": [],
-                 "createdAt": int(self.clock())}  # fmt: skip
+                 "entities": [], "entityCount": 0, "createdAt": int(self.clock())}  # fmt: skip
         self._bind_runs(stack, has_runs=False, index=len(self.stacks))
         self.stacks[stack_id] = stack
         self._refresh_stack_state(stack)
@@ -808,4 +893,5 @@ class Account:
             # the private pools, and Spacelift's public pool, which lands as a worker-pool entity too
             "users": len(self.users), "worker_pools": len(self.worker_pools) + 1, "contexts": len(self.contexts),
             "blueprints": len(self.blueprints), "modules": len(self.modules), "templates": len(self.templates),
+            "resources": sum(len(s["entities"]) for s in self.stacks.values()),
         }  # fmt: skip

@@ -51,8 +51,9 @@ DEFAULT_KEY_SECRET = "sandbox-secret"
 def load_schema() -> GraphQLSchema:
     with open(SCHEMA_PATH) as f:
         schema = build_schema(f.read())
-    vendor = schema.type_map["StackConfigVendor"]
-    vendor.resolve_type = lambda obj, info, abstract: obj["__typename"]  # type: ignore[attr-defined]
+    for union in ("StackConfigVendor", "EntityVendor", "CloudFormationEntity", "KubernetesEntity", "PulumiEntity",
+                  "TerraformEntity"):  # fmt: skip
+        schema.type_map[union].resolve_type = lambda obj, info, abstract: obj["__typename"]  # type: ignore[attr-defined]
     schema.type_map["Stack"].fields["workerPool"].resolve = resolve_worker_pool  # type: ignore[attr-defined]
     return schema
 

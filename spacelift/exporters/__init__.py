@@ -11,6 +11,7 @@ from spacelift.exporters.deployment import DeploymentExporter
 from spacelift.exporters.enrich import Links
 from spacelift.exporters.module import ModuleExporter
 from spacelift.exporters.policy import PolicyExporter
+from spacelift.exporters.resource import ResourceExporter
 from spacelift.exporters.space import SpaceExporter
 from spacelift.exporters.stack import StackExporter
 from spacelift.exporters.template import TemplateExporter
@@ -31,6 +32,7 @@ class Exporters:
     blueprint: BlueprintExporter
     template: TemplateExporter
     module: ModuleExporter
+    resource: ResourceExporter
 
     @classmethod
     def for_client(cls, client: SpaceliftClient, web_url: str, plan: QueryPlan) -> Exporters:
@@ -47,4 +49,5 @@ class Exporters:
             blueprint=BlueprintExporter(*args),
             template=TemplateExporter(*args),
             module=ModuleExporter(*args),
+            resource=ResourceExporter(*args),
         )

@@ -10,6 +10,7 @@ from typing import Any
 from spacelift.client import run_pages_of_stacks, search_pages
 from spacelift.exporters.base import AbstractExporter
 from spacelift.exporters.enrich import Item, enrich_run
+from spacelift.exporters.synced_runs import synced_runs
 from spacelift.graphql import document
 from spacelift.options import RunOptions
 
@@ -76,13 +77,15 @@ class DeploymentExporter(AbstractExporter[RunOptions]):
         for field in lists:
             for stack_id, runs in (await self._runs_from(stacks, field, options, cutoff)).items():
                 per_stack[stack_id] += runs
-        return [
+        batch = [
             enrich_run(run, stack_id, self.links)
             for stack_id, runs in per_stack.items()
             for run in sorted(runs, key=lambda r: r.get("createdAt") or 0, reverse=True)[
                 : options.max_runs_per_stack
             ]
         ]
+        synced_runs.add(run["id"] for run in batch)
+        return batch
 
     async def _runs_from(
         self, stacks: list[Item], field: str, options: RunOptions, cutoff: float
@@ -132,4 +135,7 @@ class DeploymentExporter(AbstractExporter[RunOptions]):
         stack_id, _, run_id = resource_id.partition("/")
         data = await self.client.execute(document("get_run"), {"stackId": stack_id, "runId": run_id})
         run = (data.get("stack") or {}).get("run")
-        return enrich_run(run, stack_id, self.links) if run else None
+        if not run:
+            return None
+        synced_runs.add([run["id"]])
+        return enrich_run(run, stack_id, self.links)

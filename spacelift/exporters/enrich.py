@@ -82,10 +82,18 @@ def worker_pool_of(stack: Item) -> str | None:
 
 
 def enrich_stack(stack: Item, links: Links) -> Item:
+    """Adds links, ISO times, the worker pool, and drift: how many managed resources drifted (the query reads
+    only each resource's ``drifted``) and the newest drift-detection run among the stack's latest proposed runs
+    (Spacelift has no field for the last detection run; those runs are proposed runs with driftDetection)."""
     vendor = (stack.get("vendorConfig") or {}).get("__typename") or ""
     commit = stack.get("trackedCommit") or {}
+    detections = [r.get("createdAt") for r in stack.get("proposedRuns") or [] if r.get("driftDetection")]
+    drifted = sum(1 for e in stack.get("entities") or [] if e.get("drifted") is not None)
+    stack = {k: v for k, v in stack.items() if k not in ("entities", "proposedRuns")}  # summarised below
     return {
         **stack,
+        "__driftedResources": drifted,
+        "__lastDriftDetectionAt": iso(max((d for d in detections if d), default=None)),
         "__url": links.stack(stack["id"]),
         "__workerPoolId": worker_pool_of(stack),
         "__state": port_enum(stack.get("state"), "stackState"),

@@ -60,3 +60,17 @@ def stack_runs_batch_document(field: str, stacks: int) -> str:
         for n in range(stacks)
     )
     return _with_fragments(f"query {name}({params}) {{\n  viewer {{\n    id\n  }}\n{selections}\n}}\n")
+
+
+def stack_entities_batch_document(stacks: int) -> str:
+    """``stack(id) { entities }`` for ``stacks`` stacks in one operation, aliased ``s0``, ``s1``, …"""
+    if stacks < 1:
+        raise ValueError(f"cannot batch entities for {stacks} stacks")
+    params = ", ".join(f"$s{n}: ID!" for n in range(stacks))
+    selections = "\n".join(
+        f"  s{n}: stack(id: $s{n}) {{\n    id\n    entities {{\n      ...ManagedEntityFields\n    }}\n  }}"
+        for n in range(stacks)
+    )
+    return _with_fragments(
+        f"query StackEntitiesBatch({params}) {{\n  viewer {{\n    id\n  }}\n{selections}\n}}\n"
+    )

@@ -13,7 +13,7 @@ from spacelift.exporters import Exporters
 from spacelift.exporters.base import AbstractExporter
 from spacelift.webhooks.base_processor import SpaceliftWebhookProcessor
 from spacelift.webhooks.payloads import AuditTrailEvent
-from spacelift.webhooks.run_state_processor import refreshed_stack
+from spacelift.webhooks.run_state_processor import refreshed_resources, refreshed_stack
 
 # audit resource name (several spellings seen in action names) -> kind
 RESOURCE_KINDS = {
@@ -50,12 +50,17 @@ class AuditTrailProcessor(SpaceliftWebhookProcessor):
         return change.resource in RESOURCE_KINDS and change.resource_id is not None
 
     async def get_matching_kinds(self, event: WebhookEvent) -> list[str]:
-        return [RESOURCE_KINDS[AuditTrailEvent.model_validate(event.payload).resource]]
+        kind = RESOURCE_KINDS[AuditTrailEvent.model_validate(event.payload).resource]
+        return [kind, ObjectKind.RESOURCE] if kind == ObjectKind.STACK else [kind]
 
     async def handle_event(self, payload: EventPayload, resource: ResourceConfig) -> WebhookEventRawResults:
         change = AuditTrailEvent.model_validate(payload)
         resource_id = change.resource_id
         assert resource_id is not None  # accepts() only lets events with an id through
+        if resource.kind == ObjectKind.RESOURCE:  # a stack changed: its resources may have too
+            if change.verb == "delete":
+                return WebhookEventRawResults(updated_raw_results=[], deleted_raw_results=[])
+            return await refreshed_resources(resource, resource_id)
         if change.verb == "delete":
             return WebhookEventRawResults(updated_raw_results=[], deleted_raw_results=[{"id": resource_id}])
         if resource.kind == ObjectKind.STACK:

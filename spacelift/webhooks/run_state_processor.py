@@ -10,12 +10,13 @@ from port_ocean.core.handlers.webhook.webhook_event import EventPayload, Webhook
 
 from integration import ObjectKind
 from spacelift.connection import get_exporters
-from spacelift.options import RunOptions, StackOptions
+from spacelift.options import ResourceOptions, RunOptions, StackOptions
 from spacelift.webhooks.base_processor import SpaceliftWebhookProcessor
 from spacelift.webhooks.ordering import state_versions
 from spacelift.webhooks.payloads import RunStateEvent
 
 NOTHING = WebhookEventRawResults(updated_raw_results=[], deleted_raw_results=[])
+RESOURCE_CHANGING_END_STATES = {"FINISHED", "FAILED", "STOPPED"}  # an apply that ran, all or part of the way
 
 
 class RunStateProcessor(SpaceliftWebhookProcessor):
@@ -24,7 +25,11 @@ class RunStateProcessor(SpaceliftWebhookProcessor):
         return RunStateEvent.looks_like(payload)
 
     async def get_matching_kinds(self, event: WebhookEvent) -> list[str]:
-        return [ObjectKind.DEPLOYMENT, ObjectKind.STACK]
+        change = RunStateEvent.model_validate(event.payload)
+        kinds = [ObjectKind.DEPLOYMENT, ObjectKind.STACK]
+        if change.state in RESOURCE_CHANGING_END_STATES and change.run.type in (None, "TRACKED", "DESTROY"):
+            kinds.append(ObjectKind.RESOURCE)  # a finished run may have changed what the stack manages
+        return kinds
 
     async def handle_event(self, payload: EventPayload, resource: ResourceConfig) -> WebhookEventRawResults:
         change = RunStateEvent.model_validate(payload)
@@ -36,6 +41,8 @@ class RunStateProcessor(SpaceliftWebhookProcessor):
             return NOTHING
         if resource.kind == ObjectKind.DEPLOYMENT:
             results = await self._run(resource, stack_id, run_id, change)
+        elif resource.kind == ObjectKind.RESOURCE:
+            results = await refreshed_resources(resource, stack_id)
         else:
             results = await refreshed_stack(resource, stack_id)
         state_versions.record(run_id, change.state_version)
@@ -54,6 +61,14 @@ class RunStateProcessor(SpaceliftWebhookProcessor):
         if run is None or run.get("type") not in options.run_types:
             return NOTHING
         return WebhookEventRawResults(updated_raw_results=[run], deleted_raw_results=[])
+
+
+async def refreshed_resources(resource: ResourceConfig, stack_id: str) -> WebhookEventRawResults:
+    """The stack's managed resources as Spacelift has them now (ones it no longer manages go at the next resync)."""
+    items = await get_exporters().resource.resources_of_stack(
+        stack_id, ResourceOptions.from_resource_config(resource)
+    )
+    return WebhookEventRawResults(updated_raw_results=items or [], deleted_raw_results=[])
 
 
 async def refreshed_stack(resource: ResourceConfig, stack_id: str) -> WebhookEventRawResults:

@@ -43,14 +43,19 @@ def test_reconciliation_deletes_exactly_what_left_spacelift(stage) -> None:
     before = port_state(stage)
     gone = [s for s in list(stage.spacelift.account.stacks)[:2]]
     gone_runs = {r["id"] for s in gone for r in stage.spacelift.account.tracked_runs(s)}
+    gone_resources = {
+        f"{s}/{e['address']}" for s in gone for e in stage.spacelift.account.stacks[s]["entities"]
+    }
     for stack_id in gone:
         stage.spacelift.account.delete_stack(stack_id)
     assert run_once(stage)[0] == 0
     removed = before - port_state(stage)
     assert {("spaceliftStack", s) for s in gone} <= removed
-    assert {key for key in removed if key[0] != "spaceliftDeployment"} == {
+    assert {key for key in removed if key[0] not in ("spaceliftDeployment", "spaceliftResource")} == {
         ("spaceliftStack", s) for s in gone
     }
+    # a stack's managed resources leave with it, and no other stack's
+    assert {key[1] for key in removed if key[0] == "spaceliftResource"} == gone_resources
     assert {key[1] for key in removed if key[0] == "spaceliftDeployment"} <= gone_runs
 
 

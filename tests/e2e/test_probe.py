@@ -35,6 +35,7 @@ def test_probe_reports_each_kind_and_names_the_unreadable_one(tmp_path: Path) ->
     assert checks["user"]["status"] == "FAILURE" and "ListManagedUsers" in checks["user"]["message"]
     assert {k for k, c in checks.items() if c["status"] == "SUCCESS"} == {
         "space", "stack", "deployment", "policy", "worker-pool", "context", "blueprint", "template", "module",
+        "resource",
     }  # fmt: skip
 
 

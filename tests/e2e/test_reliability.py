@@ -158,6 +158,9 @@ def test_entities_port_rejects_fail_the_resync(clean: Clean) -> None:
     stage.port.restore(clean.port_state)
     state = stage.port.blueprints["spaceliftStack"]["schema"]["properties"]["state"]
     state["enum"] = ["FINISHED"]
+    for (blueprint, _), entity in stage.port.entities.items():  # stale in Port, so Ocean writes them again
+        if blueprint == "spaceliftStack" and not entity.get("stub"):
+            entity["properties"]["state"] = "FINISHED"
     snapshot = stage.port.snapshot()
     stage.port.restore(clean.port_state)
     code, output = second_resync(

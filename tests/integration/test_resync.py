@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from loguru import logger
 
 from sandbox.port.validation import entity_errors, relation_errors
 from sandbox.spacelift import Account, SandboxSpacelift
@@ -48,6 +49,7 @@ async def test_full_resync_lands_every_kind_valid_and_related(sandbox) -> None:
         "spaceliftBlueprint": len(account.blueprints),
         "spaceliftTemplate": len(account.templates),
         "spaceliftModule": len(account.modules),
+        "spaceliftResource": account.summary()["resources"],
         "spaceliftDeployment": len(expected_runs(account, {"TRACKED"}, 10, 30)),
     }
     assert {e["identifier"] for e in landed["spaceliftDeployment"]} == expected_runs(
@@ -214,3 +216,86 @@ async def test_an_incremental_read_brings_only_new_runs_and_stops_at_known_ones(
     assert {r["id"] for r in got} == new  # the new runs, and nothing already known
     assert len(full) > 20 and full_batches > 0
     assert sandbox.by_operation["StackRunsBatch"] == full_batches  # no deeper page was needed
+
+
+# --- managed resources ---------------------------------------------------------------------------
+
+
+def _resource_mapping(selector: dict[str, Any] | None = None) -> dict[str, Any]:
+    mapping = default_mapping()
+    mapping["resources"] = [
+        r for r in mapping["resources"] if r["kind"] in ("stack", "deployment", "resource")
+    ]
+    if selector:
+        next(r for r in mapping["resources"] if r["kind"] == "resource")["selector"].update(selector)
+    return mapping
+
+
+async def test_resources_land_related_with_cloud_ids_and_no_attribute_value_but_the_allowlisted(
+    sandbox,
+) -> None:
+    from sandbox.spacelift.account import RESOURCE_SECRET_MARK
+
+    account = sandbox.account
+    logs: list[str] = []
+    handler = logger.add(lambda m: logs.append(str(m)), level="DEBUG")
+    try:
+        async with ocean_harness(sandbox, _resource_mapping()) as (harness, transport):
+            result = await harness.trigger_resync()
+    finally:
+        logger.remove(handler)
+    assert result.errors == []
+    resources = by_blueprint(result.upserted_entities)["spaceliftResource"]
+    expected = {(s["id"], e["address"]) for s in account.stacks.values() for e in s["entities"]}
+    assert len(resources) == len(expected) and expected
+    assert {(r["relations"]["stack"], r["properties"]["address"]) for r in resources} == expected
+    runs = {e["identifier"] for e in by_blueprint(result.upserted_entities)["spaceliftDeployment"]}
+    assert all(r["relations"]["createdBy"] in runs | {None} for r in resources)  # never a run Port lacks
+    assert any(r["relations"]["createdBy"] for r in resources) and any(
+        r["relations"]["updatedBy"] for r in resources
+    )
+    # the secret sits in attributes Spacelift did hand over (user_data, Pulumi outputs were not even read)
+    assert any(RESOURCE_SECRET_MARK.encode() in body for body in transport.bodies)
+    assert RESOURCE_SECRET_MARK not in json.dumps(result.upserted_entities)
+    assert not any(RESOURCE_SECRET_MARK in line for line in logs)
+    by_stack = {s["id"]: s for s in account.stacks.values()}
+    for resource in resources:
+        stack = by_stack[resource["relations"]["stack"]]
+        vendor = stack["vendorConfig"]["__typename"]
+        cloud_id = resource["properties"]["cloudId"]
+        shown = (
+            stack["vendorConfig"].get("useSmartSanitization")
+            or "feature:disable_resource_sanitization" in stack["labels"]
+        )
+        if vendor in ("StackConfigVendorPulumi", "StackConfigVendorCloudFormation"):
+            assert cloud_id.startswith(("arn:", "projects/", "/subscriptions/")), resource
+        elif vendor in ("StackConfigVendorKubernetes", "StackConfigVendorAnsible"):
+            assert cloud_id == ""
+        elif shown:
+            assert cloud_id.startswith(("arn:", "https://www.googleapis.com/", "/subscriptions/")), resource
+        else:
+            assert cloud_id == ""  # sanitized values are hashes, not ids
+    drifted = {s["id"] for s in account.stacks.values() if any(e["drifted"] for e in s["entities"])}
+    stacks = {e["identifier"]: e for e in by_blueprint(result.upserted_entities)["spaceliftStack"]}
+    assert drifted and all(stacks[i]["properties"]["driftedResources"] >= 1 for i in drifted)
+    assert any(s["properties"]["lastDriftDetectionAt"] for s in stacks.values())
+
+
+async def test_the_raw_resources_handed_to_ocean_carry_no_attribute_values(sandbox) -> None:
+    from sandbox.spacelift import running_sandbox
+    from sandbox.spacelift.account import RESOURCE_SECRET_MARK
+    from spacelift.exporters import Exporters
+    from spacelift.options import ResourceOptions
+    from spacelift.query_plan import QueryPlan
+    from tests.sandbox_helpers import client_for
+
+    with running_sandbox("small") as (_, server):
+        exporters = Exporters.for_client(client_for(server.url), server.url, QueryPlan())
+        raw = [
+            r async for page in exporters.resource.get_paginated_resources(ResourceOptions()) for r in page
+        ]
+        only_aws = [r async for page in exporters.resource.get_paginated_resources(
+            ResourceOptions(resource_types=("aws_*",), drifted_only=True)) for r in page]  # fmt: skip
+    text = json.dumps(raw)
+    assert raw and RESOURCE_SECRET_MARK not in text and '"values"' not in text and "user_data" not in text
+    assert only_aws and all(r["type"].startswith("aws_") and r["drifted"] for r in only_aws)

@@ -287,3 +287,24 @@ async def test_a_task_arriving_by_webhook_survives_the_next_resync(sandbox) -> N
     assert task["id"] in {e["identifier"] for e in result.upserted_entities}
     assert task["id"] not in {e["identifier"] for e in result.deleted_entities}
     assert all(r["type"] != "TASK" for r in sandbox.account.tracked_runs(stack["id"]))
+
+
+async def test_a_finished_tracked_run_refreshes_its_stack_s_resources(sandbox) -> None:
+    stack = next(s for s in sandbox.account.stacks.values() if s["entities"] and not s["lockedBy"])
+    run = next(r for r in sandbox.account.tracked_runs(stack["id"]) if r["type"] == "TRACKED")
+    run["state"] = "FINISHED"
+    stack["entities"][0]["drifted"] = 1_800_000_000  # what the apply left behind, seen by drift detection
+    async with ocean_harness(sandbox, config={"spacelift_webhook_secret": SECRET}) as (harness, _):
+        await deliver(event_for(run_state_event(sandbox.account, stack, run)))
+        resources = upserted(harness, "spaceliftResource")
+    assert {r["properties"]["address"] for r in resources} == {e["address"] for e in stack["entities"]}
+    first = next(r for r in resources if r["properties"]["address"] == stack["entities"][0]["address"])
+    assert first["properties"]["drifted"] is True and first["relations"]["stack"] == stack["id"]
+
+
+async def test_an_audited_stack_change_refreshes_its_resources(sandbox) -> None:
+    stack = next(s for s in sandbox.account.stacks.values() if s["entities"])
+    async with ocean_harness(sandbox, config={"spacelift_webhook_secret": SECRET}) as (harness, _):
+        await deliver(event_for(audit_trail_event(sandbox.account, "stack.update", stack["id"])))
+        resources = upserted(harness, "spaceliftResource")
+    assert len(resources) == len(stack["entities"])

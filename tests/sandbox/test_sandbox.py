@@ -294,7 +294,8 @@ def test_small_profile_has_every_feature() -> None:
 def test_large_profile_sizes() -> None:
     summary = Account(1, "large").summary()
     assert summary == {"spaces": 200, "stacks": 2000, "policies": 300, "users": 1000, "worker_pools": 101,
-                       "contexts": 300, "blueprints": 50, "modules": 200, "templates": 50}  # fmt: skip
+                       "contexts": 300, "blueprints": 50, "modules": 200, "templates": 50,
+                       "resources": 8032}  # fmt: skip
 
 
 # --- mutations and the run state machine --------------------------------------------------------

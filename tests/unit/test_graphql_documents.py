@@ -78,3 +78,12 @@ def test_every_query_proves_its_own_session_with_viewer() -> None:
         assert "viewer" in roots, name
     batch = parse(stack_runs_batch_document("runs", 3)).definitions[0]
     assert "viewer" in {s.name.value for s in batch.selection_set.selections}  # type: ignore[attr-defined]
+
+
+def test_managed_resources_read_no_value_that_can_hold_secrets_but_terraform_s_for_the_cloud_id() -> None:
+    """Pulumi outputs, CloudFormation templates, Kubernetes and Ansible data are never selected; Terraform's
+    values are, only to take the allowlisted cloud id out (spacelift/exporters/resource.py drops them)."""
+    paths = set().union(*(_selected_paths(d) for d in parse(DOCUMENTS["get_stack_resources"]).definitions))
+    leaves = {p[-1] for p in paths}
+    assert not leaves & {"outputs", "template", "data", "value", "thirdPartyMetadata"}
+    assert {"values", "physicalResourceId"} <= leaves
