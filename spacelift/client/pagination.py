@@ -212,34 +212,42 @@ async def _next_pages(
 
 
 async def entities_of_stacks(
-    client: SpaceliftClient, stack_ids: list[str], *, stacks_per_request: int
+    client: SpaceliftClient, stack_ids: list[str], *, stacks_per_request: int, requests_at_once: int
 ) -> AsyncIterator[dict[str, Page]]:
-    """``stack(id) { entities }`` for many stacks, ``stacks_per_request`` per request (GraphQL aliases),
-    answered as ``{stack id: entities}`` per request. A stack answered ``null`` is asked about on its own
-    (gone: skipped; there: read again, twice wrong fails); a request refused as too large is sent again
-    with half as many stacks."""
+    """``stack(id) { entities }`` for many stacks, ``stacks_per_request`` per request (GraphQL aliases) and
+    ``requests_at_once`` requests in flight, answered as ``{stack id: entities}`` per request. A stack answered
+    ``null`` is asked about on its own (gone: skipped; there: read again, twice wrong fails); a request refused
+    as too large is sent again with half as many stacks, which then holds for the rest of the walk."""
     size = max(1, stacks_per_request)
     pending = list(stack_ids)
     nulls: dict[str, int] = {}
     while pending:
-        chunk, pending = pending[:size], pending[size:]
-        variables = {f"s{n}": stack_id for n, stack_id in enumerate(chunk)}
+        chunks = [list(chunk) for chunk in batched(pending[: size * max(1, requests_at_once)], size)]
         try:
-            data = await client.execute(stack_entities_batch_document(len(chunk)), variables)
+            answers = await asyncio.gather(
+                *(
+                    client.execute(
+                        stack_entities_batch_document(len(chunk)),
+                        {f"s{n}": stack_id for n, stack_id in enumerate(chunk)},
+                    )
+                    for chunk in chunks
+                )
+            )
         except SpaceliftQueryTooLargeError as error:
             if size == 1:
                 raise
             size = max(1, size // 2)
             logger.warning(f"{error}; asking for {size} stacks' resources per request from now on")
-            pending = chunk + pending
             continue
-        answer: dict[str, Page] = {}
-        for n, stack_id in enumerate(chunk):
-            stack = data.get(f"s{n}")
-            if stack is not None:
-                answer[stack_id] = list(stack.get("entities") or [])
-                continue
-            nulls[stack_id] = nulls.get(stack_id, 0) + 1
-            if await _stack_still_there(client, stack_id, nulls[stack_id]):
-                pending.append(stack_id)
-        yield answer
+        pending = pending[sum(len(chunk) for chunk in chunks) :]
+        for chunk, data in zip(chunks, answers, strict=True):
+            answer: dict[str, Page] = {}
+            for n, stack_id in enumerate(chunk):
+                stack = data.get(f"s{n}")
+                if stack is not None:
+                    answer[stack_id] = list(stack.get("entities") or [])
+                    continue
+                nulls[stack_id] = nulls.get(stack_id, 0) + 1
+                if await _stack_still_there(client, stack_id, nulls[stack_id]):
+                    pending.append(stack_id)
+            yield answer

@@ -44,6 +44,9 @@ EVERY_LISTING = [
     ("ListModules", 1, False),
     ("SearchModules", 1, True),
     ("SearchTemplates", 1, False),
+    ("ListStacksWithResources", 1, False),  # resource kind: the stacks that manage resources
+    ("SearchStacksWithResources", 2, True),
+    ("StackEntitiesBatch", 1, False),  # … and their resources, many stacks per request
 ]
 PAGED = {"OCEAN__INTEGRATION__CONFIG__SPACELIFT_UNPAGINATED_LISTS": "false"}
 
@@ -105,8 +108,9 @@ def test_an_expired_session_on_any_page_loses_nothing(
     assert "logging in again and re-reading" in output
 
 
-def test_a_stack_answered_null_in_a_run_batch_loses_nothing(clean: Clean) -> None:
-    code, output = second_resync(clean, FaultPlan([Rule("StackRunsBatch", 1, "null_alias", "s2")]))
+@pytest.mark.parametrize("operation", ["StackRunsBatch", "StackEntitiesBatch"])
+def test_a_stack_answered_null_in_a_batch_loses_nothing(clean: Clean, operation: str) -> None:
+    code, output = second_resync(clean, FaultPlan([Rule(operation, 1, "null_alias", "s2")]))
     assert code == 0, output[-3000:]
     assert clean.stage.port.deletions == 0
     assert landed(clean.stage) == clean.entities

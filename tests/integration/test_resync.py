@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+import httpx
 import pytest
 from loguru import logger
 
@@ -299,3 +300,57 @@ async def test_the_raw_resources_handed_to_ocean_carry_no_attribute_values(sandb
     text = json.dumps(raw)
     assert raw and RESOURCE_SECRET_MARK not in text and '"values"' not in text and "user_data" not in text
     assert only_aws and all(r["type"].startswith("aws_") and r["drifted"] for r in only_aws)
+
+
+class _InFlight(httpx.AsyncHTTPTransport):
+    """Counts how many requests of one operation are open at the same time (the sandbox answers after a
+    delay), and how many stacks each asked about."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__()
+        self.operation, self.now, self.peak = operation, 0, 0
+        self.stacks: list[int] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        ours = f"query {self.operation}(".encode() in request.content
+        if ours:
+            self.stacks.append(len(json.loads(request.content)["variables"]))
+        self.now += ours
+        self.peak = max(self.peak, self.now)
+        try:
+            response = await super().handle_async_request(request)
+            await response.aread()
+            return response
+        finally:
+            self.now -= ours
+
+
+async def test_resources_of_many_stacks_are_read_several_requests_at_once_and_refusals_halve_them() -> None:
+    from sandbox.spacelift import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, Faults, running_sandbox
+    from spacelift.client import SpaceliftClient
+    from spacelift.exporters import Exporters
+    from spacelift.exporters.resource import ENTITY_REQUESTS_AT_ONCE, STACKS_PER_ENTITY_QUERY
+    from spacelift.graphql import stack_entities_batch_document
+    from spacelift.options import ResourceOptions
+    from spacelift.query_plan import QueryPlan
+
+    with running_sandbox("medium", faults=Faults(latency_ms=20)) as (sandbox, server):
+        managing = [s for s in sandbox.account.stacks.values() if s["entities"]]
+        assert len(managing) > 2 * STACKS_PER_ENTITY_QUERY  # several batches to read
+        sandbox.settings.max_query_length = len(stack_entities_batch_document(STACKS_PER_ENTITY_QUERY)) - 1
+        transport = _InFlight("StackEntitiesBatch")
+        http = httpx.AsyncClient(transport=transport, timeout=10)
+        client = SpaceliftClient(
+            f"{server.url}/graphql", http, api_key_id=DEFAULT_KEY_ID, api_key_secret=DEFAULT_KEY_SECRET
+        )
+        exporters = Exporters.for_client(client, server.url, QueryPlan())
+        got = [
+            r async for page in exporters.resource.get_paginated_resources(ResourceOptions()) for r in page
+        ]
+    expected = {(s["id"], e["address"]) for s in managing for e in s["entities"]}
+    assert {(r["__stackId"], r["address"]) for r in got} == expected
+    assert len(got) == len(expected)  # each once, although the first requests were refused and sent again
+    first, later = transport.stacks[:ENTITY_REQUESTS_AT_ONCE], transport.stacks[ENTITY_REQUESTS_AT_ONCE:]
+    assert STACKS_PER_ENTITY_QUERY in first  # refused as too large
+    assert later and max(later) <= STACKS_PER_ENTITY_QUERY // 2  # then half as many stacks per request
+    assert transport.peak > 1  # not one request after another
