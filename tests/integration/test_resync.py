@@ -354,3 +354,45 @@ async def test_resources_of_many_stacks_are_read_several_requests_at_once_and_re
     assert STACKS_PER_ENTITY_QUERY in first  # refused as too large
     assert later and max(later) <= STACKS_PER_ENTITY_QUERY // 2  # then half as many stacks per request
     assert transport.peak > 1  # not one request after another
+
+
+async def test_a_full_resync_follows_the_request_plan(sandbox) -> None:
+    """The query plan in requests per operation (README "The query plan"), so a regression fails here."""
+    async with ocean_harness(sandbox) as (harness, _):
+        result = await harness.trigger_resync()
+    assert result.errors == []
+    lists = ["ListSpaces", "ListWorkerPools", "GetPublicWorkerPool", "ListPolicies", "ListContexts", "ListStacks",
+             "ListManagedUsers", "SearchBlueprints", "SearchTemplates", "ListModules", "ListStacksWithResources"]  # fmt: skip
+    assert dict(sandbox.by_operation) == {
+        "SpaceliftApiKeyUser": 1,  # one log-in for the whole resync
+        **{operation: 1 for operation in lists},  # every list in one request
+        "SearchStackRuns": 1,  # the stacks with their newest runs inline (12 stacks: one page)
+        "StackRunsBatch": 1,  # the deeper histories of every stack that needs one, in one request
+        "StackEntitiesBatch": 1,  # the resources of every stack that has any (25 stacks per request)
+    }
+
+
+async def test_with_paged_lists_each_list_takes_one_request_per_page(sandbox) -> None:
+    account = sandbox.account
+    config = {"spacelift_unpaginated_lists": False, "spacelift_page_size": 4}
+    async with ocean_harness(sandbox, config=config) as (harness, _):
+        result = await harness.trigger_resync()
+    assert result.errors == []
+
+    def pages(items: dict[str, Any]) -> int:
+        return max(1, -(-len(items) // 4))
+
+    expected = {
+        "SearchStacks": pages(account.stacks), "SearchStackRuns": pages(account.stacks),
+        "SearchStacksWithResources": pages(account.stacks), "SearchPolicies": pages(account.policies),
+        "SearchContexts": pages(account.contexts), "SearchModules": pages(account.modules),
+        "SearchWorkerPools": pages(account.worker_pools), "SearchBlueprints": pages(account.blueprints),
+        "SearchTemplates": pages(account.templates), "ListSpaces": 1, "ListManagedUsers": 1,
+        "GetPublicWorkerPool": 1, "SpaceliftApiKeyUser": 1,
+    }  # fmt: skip
+    counts = dict(sandbox.by_operation)
+    assert {operation: counts.get(operation) for operation in expected} == expected
+    # deeper run pages: at most one request per stack page (each page's stacks share one), never one per stack
+    assert 1 <= counts.pop("StackRunsBatch") <= pages(account.stacks)
+    assert counts.pop("StackEntitiesBatch") == 1
+    assert set(counts) == set(expected)
