@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from itertools import batched
-from typing import Any
+from typing import Any, TypeVar
 
 from loguru import logger
 
@@ -34,6 +34,8 @@ from spacelift.client.graphql_client import SpaceliftClient
 from spacelift.graphql import document, stack_entities_batch_document, stack_runs_batch_document
 
 Page = list[dict[str, Any]]
+Item = TypeVar("Item")
+Answer = TypeVar("Answer")
 
 
 def dig(data: dict[str, Any], path: str) -> Any:
@@ -156,15 +158,9 @@ async def run_pages_of_stacks(
     pending: dict[str, str | None] = dict(befores)
     nulls: dict[str, int] = {}
     while pending:
-        chunks = list(batched(pending.items(), size))
-        try:
-            answers = await asyncio.gather(*(_next_pages(client, field, dict(chunk)) for chunk in chunks))
-        except SpaceliftQueryTooLargeError as error:
-            if size == 1:
-                raise
-            size = max(1, size // 2)
-            logger.warning(f"{error}; asking for {size} stacks' runs per request from now on")
-            continue
+        size, _, answers = await _send_halving_when_too_large(
+            list(pending.items()), lambda chunk: _next_pages(client, field, dict(chunk)), size, "runs"
+        )
         asked, pending = pending, {}
         for answer in answers:
             for stack_id, page in answer.items():
@@ -222,23 +218,16 @@ async def entities_of_stacks(
     pending = list(stack_ids)
     nulls: dict[str, int] = {}
     while pending:
-        chunks = [list(chunk) for chunk in batched(pending[: size * max(1, requests_at_once)], size)]
-        try:
-            answers = await asyncio.gather(
-                *(
-                    client.execute(
-                        stack_entities_batch_document(len(chunk)),
-                        {f"s{n}": stack_id for n, stack_id in enumerate(chunk)},
-                    )
-                    for chunk in chunks
-                )
-            )
-        except SpaceliftQueryTooLargeError as error:
-            if size == 1:
-                raise
-            size = max(1, size // 2)
-            logger.warning(f"{error}; asking for {size} stacks' resources per request from now on")
-            continue
+        size, chunks, answers = await _send_halving_when_too_large(
+            pending,
+            lambda chunk: client.execute(
+                stack_entities_batch_document(len(chunk)),
+                {f"s{n}": stack_id for n, stack_id in enumerate(chunk)},
+            ),
+            size,
+            "resources",
+            most_chunks=requests_at_once,
+        )
         pending = pending[sum(len(chunk) for chunk in chunks) :]
         for chunk, data in zip(chunks, answers, strict=True):
             answer: dict[str, Page] = {}
@@ -251,3 +240,26 @@ async def entities_of_stacks(
                 if await _stack_still_there(client, stack_id, nulls[stack_id]):
                     pending.append(stack_id)
             yield answer
+
+
+async def _send_halving_when_too_large(
+    items: list[Item],
+    send: Callable[[list[Item]], Awaitable[Answer]],
+    size: int,
+    what: str,
+    *,
+    most_chunks: int | None = None,
+) -> tuple[int, list[list[Item]], list[Answer]]:
+    """Send ``items`` in chunks of ``size`` at once (only the first ``most_chunks`` chunks, if given); when
+    Spacelift refuses one as too large, send them again with half as many stacks each (down to one). Returns
+    the size that worked (it holds for the rest of the walk), the chunks sent and their answers, in order."""
+    while True:
+        chunks = [list(chunk) for chunk in batched(items, size)]
+        chunks = chunks[: max(1, most_chunks)] if most_chunks is not None else chunks
+        try:
+            return size, chunks, list(await asyncio.gather(*(send(chunk) for chunk in chunks)))
+        except SpaceliftQueryTooLargeError as error:
+            if size == 1:
+                raise
+            size = max(1, size // 2)
+            logger.warning(f"{error}; asking for {size} stacks' {what} per request from now on")

@@ -23,7 +23,7 @@ from spacelift.options import ResourceOptions
 
 STACKS_PER_ENTITY_QUERY = 25  # a stack can manage thousands of resources: fewer stacks per request than runs
 # Entity requests in flight: 4 x 25 stacks' resources held at once; on the large sandbox account (1,800 stacks
-# with resources, 50 ms per request) 73 requests one after another took 9.3 s, 4 at once 3.6 s (bench/resync.py).
+# with resources, 50 ms per request) 73 requests one after another took 9.3 s, 4 at once 3.6–3.9 s (bench/resync.py).
 ENTITY_REQUESTS_AT_ONCE = 4
 _NOT_IN_IDENTIFIER = re.compile(r"[^A-Za-z0-9@_.+:\\/=-]")
 SANITIZED = re.compile(r"^[0-9a-f]{8}$")  # Spacelift shows a sanitized string as 8 hex characters
